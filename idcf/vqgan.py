@@ -22,7 +22,7 @@ __all__ = ['PRESETS', 'CodeFormerConfig', 'normalize', 'ResBlock', 'AttnBlock', 
            'VectorQuantizer', 'VQAutoEncoder', 'VQGANDiscriminator', 'reference_dir', 'load_conformance', 'layout',
            'layout_diff']
 
-# %% ../nbs/01_vqgan.ipynb #a1e6cc35
+# %% ../nbs/01_vqgan.ipynb #cfbe3f67
 @dataclass
 class CodeFormerConfig:
     "Architecture of the VQGAN autoencoder, the CodeFormer transformer/CFT and the discriminator."
@@ -80,8 +80,8 @@ class CodeFormerConfig:
 
 PRESETS = {
     "paper512": {},
-    "mini128": dict(img_size=128, nf=32, ch_mult=(1, 2, 2, 4), attn_resolutions=(16,), codebook_size=512,
-                    emb_dim=128, dim_embd=256, n_head=8, n_layers=4, dim_mlp=512, connect_list=(32, 64),
+    "mini128": dict(img_size=128, nf=16, ch_mult=(1, 2, 4, 4), attn_resolutions=(16,), codebook_size=512,
+                    emb_dim=64, dim_embd=192, n_head=8, n_layers=4, dim_mlp=384, connect_list=(32, 64),
                     disc_ndf=32, disc_layers=3),
     "smoke": dict(img_size=64, nf=8, ch_mult=(1, 2, 2, 4), attn_resolutions=(8,), codebook_size=64,
                   emb_dim=16, dim_embd=32, n_head=4, n_layers=2, dim_mlp=64, connect_list=(16, 32),

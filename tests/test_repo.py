@@ -72,3 +72,31 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert any(line.strip() == "make test" for line in ci.splitlines()), ".ci/run must call `make test`"
     assert "make test" in readme and "make demo" in readme
+
+
+def _code_cells(nb: dict):
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def test_notebooks_are_committed_without_outputs():
+    "CelebA's terms forbid redistributing its images: no notebook in nbs/ may carry outputs into git."
+    with_outputs = [p.name for p in sorted((ROOT / "nbs").glob("*.ipynb"))
+                    if any(c.get("outputs") for c in _code_cells(json.loads(p.read_text())))]
+    assert not with_outputs, f"notebooks with outputs (clear them before committing): {with_outputs}"
+
+
+def test_papermill_sees_every_parameter():
+    "papermill silently ignores parameter lines it cannot parse (e.g. an '=' inside a comment)."
+    import ast
+    import papermill
+    checked = 0
+    for p in sorted((ROOT / "nbs").glob("*.ipynb")):
+        cells = [c for c in _code_cells(json.loads(p.read_text())) if "parameters" in c.get("metadata", {}).get("tags", [])]
+        if not cells:
+            continue
+        assigned = {t.id for node in ast.parse("".join(cells[0]["source"])).body if isinstance(node, ast.Assign)
+                    for t in node.targets if isinstance(t, ast.Name)}
+        seen = set(papermill.inspect_notebook(str(p)))
+        assert assigned == seen, f"{p.name}: papermill does not see {sorted(assigned - seen)}"
+        checked += 1
+    assert checked >= 3
