@@ -40,11 +40,11 @@ from .datasets import BuildConfig, build_identity_dataset, load_faces, read_mani
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'TRANSFORMER_PARTS', 'TrainConfig', 'run_name', 'run_dir', 'resolve', 'arch_config',
            'default_checkpoint', 'lr_factor', 'ema_update', 'stage3_phase', 'FaceBatcher', 'fixed_val_set',
-           'trainable_names', 'build_networks', 'Losses', 'step_stage1', 'step_stage2', 'step_stage3', 'save_state',
-           'load_state', 'MetricsLog', 'validate', 'TrainingDiverged', 'train', 'finish_run', 'resolve_preset',
-           'notebook_config', 'plot_metrics', 'main']
+           'trainable_names', 'build_networks', 'Losses', 'step_stage1', 'step_stage2', 'step_stage3', 'CodeRestarter',
+           'save_state', 'load_state', 'MetricsLog', 'validate', 'TrainingDiverged', 'train', 'finish_run',
+           'resolve_preset', 'notebook_config', 'plot_metrics', 'main']
 
-# %% ../nbs/08_train.ipynb #78770c2c
+# %% ../nbs/08_train.ipynb #de4f080a
 @dataclass
 class TrainConfig:
     "Everything a training run depends on (zeros and empty strings are filled from the preset)."
@@ -72,6 +72,7 @@ class TrainConfig:
     w_ce: float = 0.5
     w_latent: float = 1.0
     disc_start: int = -1             # Stage I: iteration at which the GAN terms start
+    code_restart: int = -1           # Stage I: every N iterations, re-seed unused codes from encoder outputs (0: off, published)
     degradation: str = "large"       # Stage II ranges (Stage III follows the published alternation)
     data: str = ""                   # dataset manifest; '' = the aligned CelebA train split for the preset
     vqgan_ckpt: str = ""             # Stage II/III: the Stage I VQGAN (init and HQ code targets)
@@ -90,22 +91,22 @@ class TrainConfig:
 
 TRAIN_PRESETS = {
     "paper512": dict(arch="paper512", data_size=512,
-        s1=dict(iters=1_600_000, batch=4, lr=7e-5, lr_end=6e-5, schedule="cosine", ema=0.995, w_gan=0.8, disc_start=30_000),
+        s1=dict(iters=1_600_000, batch=4, lr=7e-5, lr_end=6e-5, schedule="cosine", ema=0.995, w_gan=0.8, disc_start=30_000, code_restart=0),
         s2=dict(iters=500_000, batch=4, lr=1e-4, schedule="multistep", milestones=(0.8, 0.9), ema=0.995),
         s3=dict(iters=150_000, batch=3, lr=5e-5, lr_end=2e-5, schedule="cosine", ema=0.997, w_gan=0.1),
         common=dict(ckpt_every=5000, log_every=100, val_every=5000, val_size=64)),
     "mini128": dict(arch="mini128", data_size=128,
-        s1=dict(iters=20_000, batch=32, lr=2e-4, lr_end=5e-5, schedule="cosine", ema=0.995, w_gan=0.8, disc_start=5_000),
+        s1=dict(iters=20_000, batch=32, lr=2e-4, lr_end=5e-5, schedule="cosine", ema=0.995, w_gan=0.8, disc_start=5_000, code_restart=100),
         s2=dict(iters=10_000, batch=32, lr=2e-4, schedule="multistep", milestones=(0.8, 0.9), ema=0.995),
         s3=dict(iters=6_000, batch=24, lr=1e-4, lr_end=2e-5, schedule="cosine", ema=0.997, w_gan=0.1),
         common=dict(ckpt_every=1000, log_every=50, val_every=1000, val_size=64)),
     "cpu128": dict(arch="mini128", data_size=128,
-        s1=dict(iters=4_000, batch=8, lr=2e-4, lr_end=5e-5, schedule="cosine", ema=0.995, w_gan=0.8, disc_start=2_000),
+        s1=dict(iters=4_000, batch=8, lr=2e-4, lr_end=5e-5, schedule="cosine", ema=0.995, w_gan=0.8, disc_start=2_000, code_restart=50),
         s2=dict(iters=1_200, batch=8, lr=2e-4, schedule="multistep", milestones=(0.8, 0.9), ema=0.99),
         s3=dict(iters=800, batch=8, lr=1e-4, lr_end=2e-5, schedule="cosine", ema=0.99, w_gan=0.1),
         common=dict(ckpt_every=100, log_every=10, val_every=200, val_size=32)),
     "smoke": dict(arch="smoke", data_size=64,
-        s1=dict(iters=8, batch=4, lr=1e-3, lr_end=1e-4, schedule="cosine", ema=0.9, w_gan=0.8, disc_start=4),
+        s1=dict(iters=8, batch=4, lr=1e-3, lr_end=1e-4, schedule="cosine", ema=0.9, w_gan=0.8, disc_start=4, code_restart=2),
         s2=dict(iters=8, batch=4, lr=1e-3, schedule="multistep", milestones=(0.5, 0.75), ema=0.9),
         s3=dict(iters=8, batch=4, lr=1e-3, lr_end=1e-4, schedule="cosine", ema=0.9, w_gan=0.1),
         common=dict(ckpt_every=4, log_every=1, val_every=4, val_size=4)),
@@ -119,7 +120,7 @@ def run_name(stage: int, preset: str, lambda_ids: float, seed: int) -> str:
 def run_dir(cfg: TrainConfig) -> Path:
     return Path(cfg.out_dir) if cfg.out_dir else results_root() / "runs" / run_name(cfg.stage, cfg.preset, cfg.lambda_ids, cfg.seed)
 
-# %% ../nbs/08_train.ipynb #256efb95
+# %% ../nbs/08_train.ipynb #3699dc7d
 def _fail(param: str, msg: str): raise ValueError(f"{param}: {msg}")
 
 def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
@@ -143,6 +144,7 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
         if cur in (0, 0.0, "", (), -1, -1.0): setattr(cfg, k, type(cur)(v) if not isinstance(v, tuple) else v)
     if cfg.lr_end < 0: cfg.lr_end = cfg.lr
     if cfg.w_gan < 0: cfg.w_gan = 0.0
+    if cfg.code_restart < 0: cfg.code_restart = 0
     for k in ("iters", "batch", "ckpt_every", "log_every", "val_every"):
         if getattr(cfg, k) <= 0: _fail(k, f"{getattr(cfg, k)} must be > 0")
     if cfg.lr <= 0: _fail("lr", f"{cfg.lr} must be > 0")
@@ -246,7 +248,7 @@ def build_networks(cfg: TrainConfig, device: torch.device) -> dict:
     if cfg.stage in (1, 3): nets["disc"] = VQGANDiscriminator.from_config(arch).to(device)
     return nets
 
-# %% ../nbs/08_train.ipynb #27b8c80e
+# %% ../nbs/08_train.ipynb #e3fad149
 class Losses:
     "Loss modules shared by the steps: perceptual term and identity network."
     def __init__(self, cfg: TrainConfig, device):
@@ -266,7 +268,11 @@ def _hq_codes(nets, hq):
 
 def step_stage1(cfg, nets, L: Losses, hq, it):
     model, disc = nets["model"], nets["disc"]
-    rec, cb_loss, st = model(hq)
+    m = _unwrap(model)
+    z = m.encoder(hq)
+    z_q, cb_loss, st = m.quantize(z)
+    rec = m.generator(z_q)
+    nets["_last_codes"] = (st["indices"].detach(), z.detach())
     l1 = (rec - hq).abs().mean()
     perc = L.perc(rec, hq)
     rec_loss = cfg.w_l1 * l1 + cfg.w_perceptual * perc
@@ -323,23 +329,51 @@ def step_stage3(cfg, nets, L: Losses, hq, lq, it, w, image_losses):
         logs["ids_loss"] = lids
     return total, logs, out
 
-# %% ../nbs/08_train.ipynb #624dc621
+# %% ../nbs/08_train.ipynb #191d5658
+class CodeRestarter:
+    "Count code usage; every `every` iterations re-seed unused codes from encoder outputs."
+    def __init__(self, k: int, every: int, seed: int, device):
+        self.every, self.seed = every, seed
+        self.counts = torch.zeros(k, dtype=torch.long, device=device)
+
+    def __call__(self, it: int, quantizer, indices: torch.Tensor, z: torch.Tensor, opt) -> int:
+        if not self.every: return 0
+        self.counts += torch.bincount(indices.flatten(), minlength=len(self.counts))
+        if (it + 1) % self.every: return 0
+        counts = self.counts.clone()
+        if dist.is_available() and dist.is_initialized(): dist.all_reduce(counts)
+        dead = (counts == 0).nonzero().flatten()
+        self.counts.zero_()
+        if len(dead) == 0: return 0
+        zf = z.permute(0, 2, 3, 1).reshape(-1, z.shape[1]).float()
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + it)
+        pick = torch.randint(0, len(zf), (len(dead),), generator=g).to(zf.device)
+        new = zf[pick] + 1e-3 * torch.randn(len(dead), zf.shape[1], generator=g).to(zf.device)
+        if dist.is_available() and dist.is_initialized(): dist.broadcast(new, 0)
+        w = quantizer.embedding.weight
+        with torch.no_grad(): w[dead] = new.to(w.dtype)
+        st = opt.state.get(w, {})
+        for key in ("exp_avg", "exp_avg_sq"):
+            if key in st: st[key][dead] = 0
+        return len(dead)
+
+# %% ../nbs/08_train.ipynb #a9fa6c2b
 def _unwrap(m): return m.module if isinstance(m, nn.parallel.DistributedDataParallel) else m
 
-def save_state(path: Path, it: int, nets: dict, opts: dict, batcher: FaceBatcher, cfg: TrainConfig) -> None:
-    st = {"iter": it, "config": asdict(cfg), "batcher": batcher.state_dict(),
+def save_state(path: Path, it: int, nets: dict, opts: dict, batcher: FaceBatcher, cfg: TrainConfig, extra: dict | None = None) -> None:
+    st = {"iter": it, "config": asdict(cfg), "batcher": batcher.state_dict(), "extra": extra or {},
           "rng": {"python": list(random.getstate()[1]), "python_pos": random.getstate()[2],
                   "numpy": np.random.get_state()[1].tolist(), "numpy_pos": int(np.random.get_state()[2]),
                   "torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}}
     for k, m in nets.items():
-        if k != "hq_vqgan": st[k] = _unwrap(m).state_dict()
+        if isinstance(m, nn.Module) and k != "hq_vqgan": st[k] = _unwrap(m).state_dict()
     for k, o in opts.items(): st[f"opt_{k}"] = o.state_dict()
     atomic_torch_save(st, path)
 
-def load_state(path: Path, nets: dict, opts: dict, batcher: FaceBatcher, device) -> int:
+def load_state(path: Path, nets: dict, opts: dict, batcher: FaceBatcher, device) -> tuple[int, dict]:
     st = torch.load(path, map_location=device, weights_only=True)
     for k, m in nets.items():
-        if k != "hq_vqgan": _unwrap(m).load_state_dict(st[k])
+        if isinstance(m, nn.Module) and k != "hq_vqgan": _unwrap(m).load_state_dict(st[k])
     for k, o in opts.items(): o.load_state_dict(st[f"opt_{k}"])
     batcher.load_state_dict(st["batcher"])
     r = st["rng"]
@@ -347,7 +381,7 @@ def load_state(path: Path, nets: dict, opts: dict, batcher: FaceBatcher, device)
     np.random.set_state(("MT19937", np.array(r["numpy"], dtype=np.uint32), r["numpy_pos"]))
     torch.set_rng_state(r["torch"].cpu())
     if r["cuda"] and torch.cuda.is_available(): torch.cuda.set_rng_state_all([t.cpu() for t in r["cuda"]])
-    return int(st["iter"])
+    return int(st["iter"]), st.get("extra", {})
 
 class MetricsLog:
     "Append-only CSV of logged values; `truncate(it)` keeps rows up to iteration `it`."
@@ -385,7 +419,7 @@ def validate(cfg, ema: nn.Module, val: tuple, idnet) -> dict:
     res["val_ids"] = cosine(idnet(out), idnet(hq)).mean().item() if idnet is not None else None
     return res
 
-# %% ../nbs/08_train.ipynb #9d4c761f
+# %% ../nbs/08_train.ipynb #5ab239a2
 class TrainingDiverged(RuntimeError):
     "A non-finite loss; the last good checkpoint is kept."
 
@@ -427,10 +461,12 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
     opts = {"g": torch.optim.Adam(params, lr=cfg.lr, betas=(0.9, 0.99))}
     if "disc" in nets: opts["d"] = torch.optim.Adam(nets["disc"].parameters(), lr=cfg.lr, betas=(0.9, 0.99))
     batcher = FaceBatcher(faces, cfg.batch, cfg.seed, rank, world)
+    restarter = CodeRestarter(arch_config(cfg).codebook_size, cfg.code_restart if cfg.stage == 1 else 0, cfg.seed, device)
     start = 0
     log = MetricsLog(out / "metrics.csv")
     if cfg.resume and ck.exists():
-        start = load_state(ck, nets, opts, batcher, device)
+        start, extra = load_state(ck, nets, opts, batcher, device)
+        if "code_counts" in extra: restarter.counts.copy_(extra["code_counts"])
         if rank == 0: log.truncate(start); print(f"resuming {out.name} from iteration {start}")
     elif rank == 0 and log.path.exists(): log.path.unlink()
     if world > 1:
@@ -453,7 +489,7 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
         if "batch" in hooks: hq, lq = hooks["batch"](it, hq, lq)
         ctx = torch.autocast(device.type, dtype=dt) if dt is not None else torch.autocast(device.type, enabled=False)
         with ctx:
-            if cfg.stage == 1: total, logs, fake = step_stage1(cfg, {**nets, "model": nets["model"]}, L, hq, it)
+            if cfg.stage == 1: total, logs, fake = step_stage1(cfg, nets, L, hq, it)
             elif cfg.stage == 2: total, logs, fake = step_stage2(cfg, nets, L, hq, lq, it)
             else: total, logs, fake = step_stage3(cfg, nets, L, hq, lq, it, w, img)
         if not torch.isfinite(total):
@@ -464,6 +500,8 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
         total.backward()
         if cfg.grad_clip > 0: logs["grad_norm"] = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
         opts["g"].step()
+        if cfg.stage == 1 and cfg.code_restart:
+            logs["codes_restarted"] = torch.tensor(float(restarter(it, _unwrap(nets["model"]).quantize, *nets.pop("_last_codes"), opts["g"])))
         if fake is not None and "disc" in nets and (cfg.stage == 3 or it >= cfg.disc_start):
             with ctx: d_loss = d_hinge_loss(nets["disc"](hq), nets["disc"](fake.detach()))
             if not torch.isfinite(d_loss):
@@ -482,14 +520,14 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
             if row is not None:
                 log.append(_fill_fields(row, cfg)); bar.set_postfix({k: round(v, 4) for k, v in row.items() if isinstance(v, float) and k != "time_s"})
             if done % cfg.ckpt_every == 0 or done == cfg.iters:
-                save_state(ck, done, nets, opts, batcher, cfg)
+                save_state(ck, done, nets, opts, batcher, cfg, {"code_counts": restarter.counts})
         if "after_step" in hooks: hooks["after_step"](done)
     if rank == 0: finish_run(out, cfg, nets, manifest, L, time.time() - t0, start)
     return out
 
 def _fill_fields(row: dict, cfg: TrainConfig) -> dict:
     "Every row carries the same columns, so the CSV header fits all rows of a stage."
-    cols = {1: ["l1", "perceptual", "codebook", "perplexity", "g_gan", "gan_weight", "d_loss"],
+    cols = {1: ["l1", "perceptual", "codebook", "perplexity", "codes_restarted", "g_gan", "gan_weight", "d_loss"],
             2: ["ce", "latent", "code_acc", "ids_loss"],
             3: ["ce", "latent", "w", "l1", "perceptual", "g_gan", "gan_weight", "ids_loss", "d_loss"]}[cfg.stage]
     base = ["iter", "time_s", "lr", "loss"] + cols + ["grad_norm", "val_psnr", "val_ids"]
