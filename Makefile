@@ -9,7 +9,7 @@ STAMP := $(VENV)/.idcf-installed
 TEST_OUT ?= $(CURDIR)/.test-out
 NO_DEPS := $(shell sed -n 's/^no_deps_requirements *= *//p' settings.ini)
 
-.PHONY: venv test test-nbs test-py check-sync lab lock clean-test
+.PHONY: venv test lab lock clean-test data train-cpu table1 bench
 
 venv: $(STAMP)
 
@@ -37,3 +37,30 @@ lock: venv
 
 clean-test:
 	rm -rf $(TEST_OUT)
+
+# ---- research pipeline ------------------------------------------------------------------------
+PRESET ?= auto
+LIMIT ?= 0
+PAPERS ?=
+UPDATE_README ?= True
+PM := $(BIN)/papermill --log-output
+
+# Aligned CelebA identities (128 px) into the cache (~5 min on 2 CPU cores; resumable).
+data: venv
+	$(BIN)/python -c "from idcf.datasets import *; print(build_identity_dataset(BuildConfig(size=128, seed=0)))"
+
+# The whole small-scale experiment on the CPU: Stage I, Stage II for the λ sweep, Stage III for λ = 0 and 0.1.
+# Every step resumes where it stopped; the perceptual term is SSIM (LPIPS-VGG weights are not available offline).
+SWEEP ?= 0.0 0.1 0.03 0.3 1.0
+train-cpu: venv
+	$(PM) nbs/train_stage1.ipynb -p preset cpu128 -p perceptual ssim
+	for l in $(SWEEP); do $(PM) nbs/train_stage2.ipynb -p preset cpu128 -p lambda_ids $$l || exit 1; done
+	for l in 0.0 0.1; do $(PM) nbs/train_stage3.ipynb -p preset cpu128 -p lambda_ids $$l -p perceptual ssim || exit 1; done
+
+# Evaluation, Table 1, figures and the paper from the checkpoints present.
+table1: venv
+	$(PM) nbs/evaluate.ipynb -p preset $(PRESET) -p limit $(LIMIT)
+	$(PM) nbs/table1.ipynb -p preset $(PRESET) -p limit $(LIMIT) -p papers_dir "$(PAPERS)" -p update_readme $(UPDATE_README)
+
+bench: venv
+	$(PM) nbs/bench_codeformer.ipynb

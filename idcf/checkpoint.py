@@ -84,7 +84,7 @@ def load_weights(model: nn.Module, path: str | os.PathLike, key: str | None = No
     model.load_state_dict({k: sd[k] for k in rep.loaded}, strict=False)
     return rep
 
-# %% ../nbs/02a_checkpoints.ipynb #04768cad
+# %% ../nbs/02a_checkpoints.ipynb #8c2d5630
 def save_weights(model_or_sd: nn.Module | dict, path: str | os.PathLike, key: str = "params_ema",
                  config: CodeFormerConfig | None = None, metadata: dict | None = None,
                  dtype: torch.dtype | None = None) -> Path:
@@ -111,9 +111,14 @@ def read_metadata(path: str | os.PathLike) -> dict:
     with safe_open(str(path), "pt") as f: return dict(f.metadata() or {})
 
 def checkpoint_config(path: str | os.PathLike, default: str = "paper512") -> CodeFormerConfig:
-    "Architecture stored with a checkpoint, else the `default` preset (the published files carry none)."
+    "Architecture stored with a checkpoint (safetensors metadata, or the `run.json` of the training run beside a `.pth`), else the `default` preset (the published files carry none)."
     meta = read_metadata(path)
-    return CodeFormerConfig(**json.loads(meta["config"])) if "config" in meta else CodeFormerConfig.preset(default)
+    if "config" in meta: return CodeFormerConfig(**json.loads(meta["config"]))
+    run = Path(path).parent / "run.json"
+    if run.is_file():
+        arch = json.loads(run.read_text()).get("architecture")
+        if arch: return CodeFormerConfig(**arch)
+    return CodeFormerConfig.preset(default)
 
 def load_codeformer(path: str | os.PathLike, device: str | torch.device = "cpu", default: str = "paper512"):
     "Build a `CodeFormer` of the checkpoint's own config and load it strictly (published files: 512 px)."

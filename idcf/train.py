@@ -42,9 +42,9 @@ __all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'TRANSFORMER_PARTS', 'TrainConfig', 'r
            'default_checkpoint', 'lr_factor', 'ema_update', 'stage3_phase', 'FaceBatcher', 'fixed_val_set',
            'trainable_names', 'build_networks', 'Losses', 'step_stage1', 'step_stage2', 'step_stage3', 'CodeRestarter',
            'save_state', 'load_state', 'MetricsLog', 'validate', 'TrainingDiverged', 'train', 'finish_run',
-           'resolve_preset', 'notebook_config', 'plot_metrics', 'main']
+           'resolve_preset', 'notebook_config', 'plot_metrics', 'ensure_checkpoints', 'main']
 
-# %% ../nbs/08_train.ipynb #de4f080a
+# %% ../nbs/08_train.ipynb #82841e3e
 @dataclass
 class TrainConfig:
     "Everything a training run depends on (zeros and empty strings are filled from the preset)."
@@ -111,7 +111,7 @@ TRAIN_PRESETS = {
         s3=dict(iters=8, batch=4, lr=1e-3, lr_end=1e-4, schedule="cosine", ema=0.9, w_gan=0.1),
         common=dict(ckpt_every=4, log_every=1, val_every=4, val_size=4)),
 }
-SMOKE_DATA = BuildConfig(size=64, seed=0, max_identities=8)
+SMOKE_DATA = BuildConfig(size=64, seed=0, max_identities=12)
 
 def run_name(stage: int, preset: str, lambda_ids: float, seed: int) -> str:
     "`stage<k>-<preset>-lambda<λ>-seed<seed>`, the run folder under results/runs."
@@ -248,13 +248,13 @@ def build_networks(cfg: TrainConfig, device: torch.device) -> dict:
     if cfg.stage in (1, 3): nets["disc"] = VQGANDiscriminator.from_config(arch).to(device)
     return nets
 
-# %% ../nbs/08_train.ipynb #e3fad149
+# %% ../nbs/08_train.ipynb #e5f2eb07
 class Losses:
     "Loss modules shared by the steps: perceptual term and identity network."
     def __init__(self, cfg: TrainConfig, device):
         self.perc = PerceptualLoss(cfg.perceptual).to(device) if cfg.stage in (1, 3) else None
         self.idnet = None
-        if cfg.lambda_ids > 0 or cfg.stage >= 2:
+        if cfg.lambda_ids > 0 or cfg.val_size > 0:   # L_ids, and IDS in validation
             try: self.idnet = load_identity_net(cfg.identity_net, cfg.identity_path or None).to(device)
             except FileNotFoundError:
                 if cfg.lambda_ids > 0: raise
@@ -419,7 +419,7 @@ def validate(cfg, ema: nn.Module, val: tuple, idnet) -> dict:
     res["val_ids"] = cosine(idnet(out), idnet(hq)).mean().item() if idnet is not None else None
     return res
 
-# %% ../nbs/08_train.ipynb #5ab239a2
+# %% ../nbs/08_train.ipynb #c00bb8bb
 class TrainingDiverged(RuntimeError):
     "A non-finite loss; the last good checkpoint is kept."
 
@@ -461,11 +461,13 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
     opts = {"g": torch.optim.Adam(params, lr=cfg.lr, betas=(0.9, 0.99))}
     if "disc" in nets: opts["d"] = torch.optim.Adam(nets["disc"].parameters(), lr=cfg.lr, betas=(0.9, 0.99))
     batcher = FaceBatcher(faces, cfg.batch, cfg.seed, rank, world)
+    t_before = 0.0                       # training seconds of earlier sessions of this run
     restarter = CodeRestarter(arch_config(cfg).codebook_size, cfg.code_restart if cfg.stage == 1 else 0, cfg.seed, device)
     start = 0
     log = MetricsLog(out / "metrics.csv")
     if cfg.resume and ck.exists():
         start, extra = load_state(ck, nets, opts, batcher, device)
+        t_before = float(extra.get("elapsed_s", 0.0))
         if "code_counts" in extra: restarter.counts.copy_(extra["code_counts"])
         if rank == 0: log.truncate(start); print(f"resuming {out.name} from iteration {start}")
     elif rank == 0 and log.path.exists(): log.path.unlink()
@@ -478,7 +480,7 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
                          perceptual_loss=cfg.perceptual, identity_net=getattr(L.idnet, "name", None),
                          init_checkpoints={k: {"path": getattr(cfg, k), "sha256": sha256_file(getattr(cfg, k))}
                                            for k in ("vqgan_ckpt", "init_ckpt") if getattr(cfg, k)})
-    t0 = time.time()
+    t0 = time.time() - t_before
     bar = tqdm(range(start, cfg.iters), initial=start, total=cfg.iters, desc=f"stage {cfg.stage}", disable=not progress or rank != 0)
     for it in bar:
         for o in opts.values():
@@ -520,7 +522,7 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
             if row is not None:
                 log.append(_fill_fields(row, cfg)); bar.set_postfix({k: round(v, 4) for k, v in row.items() if isinstance(v, float) and k != "time_s"})
             if done % cfg.ckpt_every == 0 or done == cfg.iters:
-                save_state(ck, done, nets, opts, batcher, cfg, {"code_counts": restarter.counts})
+                save_state(ck, done, nets, opts, batcher, cfg, {"code_counts": restarter.counts, "elapsed_s": time.time() - t0})
         if "after_step" in hooks: hooks["after_step"](done)
     if rank == 0: finish_run(out, cfg, nets, manifest, L, time.time() - t0, start)
     return out
@@ -579,6 +581,17 @@ def plot_metrics(run: str | Path):
     if v["val_ids"].notna().any(): sns.lineplot(data=v, x="iter", y="val_ids", marker="o", ax=ax[2]); ax[2].set_title("validation IDS")
     fig.tight_layout()
     return fig
+
+# %% ../nbs/08_train.ipynb #8f562e07
+def ensure_checkpoints(preset: str = "smoke", lambdas=(0.0, 0.1), perceptual: str = "ssim", seed: int = 0,
+                       progress: bool = False) -> dict:
+    "Train the missing Stage I/II/III runs of `preset` for each λ; returns {(stage, λ): weights path}."
+    out = {}
+    for stage, lam in [(1, 0.0)] + [(s, l) for l in lambdas for s in (2, 3)]:
+        ck = default_checkpoint(stage, preset, lam, seed)
+        if not ck.exists(): train(TrainConfig(stage=stage, preset=preset, lambda_ids=lam, perceptual=perceptual, seed=seed), progress=progress)
+        out[(stage, lam)] = ck
+    return out
 
 # %% ../nbs/08_train.ipynb #b23076d0
 def _parse_value(field: dataclasses.Field, s: str):

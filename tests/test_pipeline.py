@@ -1,0 +1,67 @@
+"""End to end: smoke-trained checkpoints → `make table1` → table, figures, paper (issue 'Evaluation and Table 1')."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+
+@pytest.mark.usefixtures("shared")
+def test_make_table1_end_to_end(tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    env = {**os.environ, "IDCF_RESULTS": str(results)}
+    env.pop("IN_TEST", None)
+    code = "from idcf.train import ensure_checkpoints; ensure_checkpoints('smoke')"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=ROOT)
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    for t in (ROOT / "papers").glob("paper.template.*"):
+        (papers / t.name).write_text(t.read_text())
+    r = subprocess.run(["make", "table1", "PRESET=smoke", "LIMIT=6", f"PAPERS={papers}", "UPDATE_README=False",
+                        f"VENV={Path(sys.executable).parent.parent}"], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for f in ["table1.csv", "table1.md", "table1.tex", "summary.json",
+              "figures/lambda_tradeoff.png", "figures/lambda_tradeoff.pdf", "figures/ids_per_image.png",
+              "figures/ids_per_image.pdf", "figures/qualitative_public.png", "figures/qualitative_celeba.png",
+              "eval/executed/evaluate.ipynb", "eval/executed/table1.ipynb"]:
+        assert (results / f).is_file(), f
+    ev = results / "eval" / "celeba_wild-test-large-seed2022-n6"
+    for m in ("degraded-input", "codeformer-lambda-0", "id-codeformer-lambda-0.1"):
+        assert (ev / f"{m}.csv").is_file() and (ev / f"{m}.json").is_file()
+    assert (ev / "run.json").is_file()
+    md = (papers / "paper.md").read_text()
+    summary = json.loads((results / "summary.json").read_text())
+    diff = summary["values"]["id_codeformer_lambda_0_1_minus_codeformer_lambda_0.ids_arcface"]["value"]
+    assert f"{diff:+.4f}" in md                    # the paper quotes the generated number
+    assert "{{" not in md and "{{" not in (papers / "paper.tex").read_text()
+
+
+@pytest.mark.usefixtures("shared")
+def test_unavailable_metrics_are_reported_with_their_reason(tmp_path, monkeypatch):
+    "Hide every backbone (empty torch hub): LPIPS and FID must appear as unavailable, with the reason, in CSV and table."
+    import torch
+    from idcf.train import ensure_checkpoints, SMOKE_DATA
+    from idcf.datasets import build_identity_dataset
+    from idcf.evaluate import Method, evaluate_methods, load_results
+    from idcf.report import summarise, write_table1
+    monkeypatch.setenv("IDCF_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "empty_hub"))
+    man = build_identity_dataset(SMOKE_DATA, progress=False)
+    out = evaluate_methods([Method("Degraded input")], man, limit=4, metrics=("psnr", "lpips", "fid"))
+    df, s = load_results(out)["Degraded input"]
+    assert (df["lpips_alex"] == "unavailable").all()
+    assert "alexnet-owt-7be5be79.pth" in s["unavailable"]["lpips"] and s["set_metrics"]["fid"] == "unavailable"
+    write_table1(summarise(load_results(out), n_boot=200), json.loads((out / "testset.json").read_text()), tmp_path)
+    md = (tmp_path / "table1.md").read_text()
+    assert any(line.startswith("| Degraded input") and "unavailable" in line for line in md.splitlines())
+    assert "LPIPS↓: unavailable — LPIPS-alex needs torchvision's ImageNet weights alexnet-owt-7be5be79.pth" in md
+
+
+def test_paper_templates_have_no_hand_typed_numbers():
+    from idcf.report import hand_typed_numbers
+    for t in sorted((ROOT / "papers").glob("paper.template.*")):
+        assert hand_typed_numbers(t.read_text()) == [], f"{t.name}: numbers typed by hand, use placeholders"
