@@ -29,8 +29,8 @@ import torch
 # %% auto #0
 __all__ = ['get_device', 'autocast_dtype', 'seed_everything', 'repo_root', 'shared_root', 'data_root', 'results_root',
            'cache_root', 'in_test', 'atomic_path', 'atomic_write_bytes', 'atomic_write_text', 'to_json',
-           'atomic_write_json', 'atomic_torch_save', 'sha256_file', 'sha256_bytes', 'git_info', 'library_versions',
-           'hardware_info', 'command_line', 'run_record', 'write_run_record', 'measure']
+           'atomic_write_json', 'atomic_torch_save', 'locked', 'sha256_file', 'sha256_bytes', 'git_info',
+           'library_versions', 'hardware_info', 'command_line', 'run_record', 'write_run_record', 'measure']
 
 # %% ../nbs/00_core.ipynb #77da6bdc
 def get_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -176,6 +176,14 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
     "`torch.save` through `atomic_path`."
     with atomic_path(path) as tmp: torch.save(obj, tmp)
     return Path(path)
+
+# %% ../nbs/00_core.ipynb #b855d01c
+@contextlib.contextmanager
+def locked(path: str | os.PathLike, timeout: float = -1) -> Iterator[Path]:
+    "Hold an exclusive inter-process lock on the file `path` (created if missing) for the `with` block."
+    from filelock import FileLock
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path), timeout=timeout): yield path
 
 # %% ../nbs/00_core.ipynb #55beacd7
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

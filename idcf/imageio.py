@@ -17,7 +17,7 @@ from .core import atomic_path
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'IMAGE_SUFFIXES', 'ImageError', 'LoadedImage', 'read_image', 'write_image', 'list_images']
 
-# %% ../nbs/00b_imageio.ipynb #3256ab88
+# %% ../nbs/00b_imageio.ipynb #0c746ac9
 class ImageError(ValueError):
     "An input image that cannot be used; the message names the file and the reason."
 
@@ -53,6 +53,10 @@ def read_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS, min_side: 
     if hdr is not None and hdr[0] * hdr[1] > max_pixels:
         raise ImageError(f"{path}: {hdr[0]}x{hdr[1]} = {hdr[0] * hdr[1] / 1e6:.0f} MP exceeds the limit of "
                          f"{max_pixels / 1e6:.0f} MP (raise max_pixels to process it)")
+    with open(path, "rb") as f:
+        head = f.read(4); f.seek(max(0, path.stat().st_size - 4096)); tail = f.read()
+    if head[:2] == b"\xff\xd8" and b"\xff\xd9" not in tail:   # OpenCV decodes a cut JPEG silently, padding it with grey
+        raise ImageError(f"{path}: corrupt or unsupported image (truncated JPEG: no end-of-image marker)")
     im = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if im is None:   # formats OpenCV does not decode (GIF, some palette PNGs)
         from PIL import Image, UnidentifiedImageError
