@@ -53,7 +53,7 @@ PM := $(BIN)/papermill --log-output
 data: venv
 	$(BIN)/python -c "from idcf.datasets import *; print(build_identity_dataset(BuildConfig(size=128, seed=0)))"
 
-# The whole small-scale experiment on the CPU (~2 h on 2 cores): Stage I; Stage II and III for λ = 0 and 0.1
+# The whole small-scale experiment on the CPU (~1.5 h on 2 cores): Stage I; Stage II and III for λ = 0 and 0.1
 # (the shipped models); then the rest of the Stage II λ sweep. Every step resumes where it stopped; the
 # perceptual term is SSIM (LPIPS-VGG weights are not available offline).
 SWEEP ?= 0.03 0.3 1.0

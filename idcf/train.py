@@ -41,10 +41,10 @@ from .datasets import BuildConfig, build_identity_dataset, load_faces, read_mani
 __all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'TRANSFORMER_PARTS', 'TrainConfig', 'run_name', 'run_dir', 'resolve', 'arch_config',
            'default_checkpoint', 'lr_factor', 'ema_update', 'stage3_phase', 'FaceBatcher', 'fixed_val_set',
            'trainable_names', 'build_networks', 'Losses', 'step_stage1', 'step_stage2', 'step_stage3', 'CodeRestarter',
-           'save_state', 'load_state', 'MetricsLog', 'validate', 'TrainingDiverged', 'train', 'finish_run',
-           'resolve_preset', 'notebook_config', 'plot_metrics', 'ensure_checkpoints', 'main']
+           'save_state', 'load_state', 'MetricsLog', 'validate', 'TrainingDiverged', 'average_gradients', 'train',
+           'finish_run', 'resolve_preset', 'notebook_config', 'plot_metrics', 'ensure_checkpoints', 'main']
 
-# %% ../nbs/08_train.ipynb #43bcd6cb
+# %% ../nbs/08_train.ipynb #c3ae4ed1
 @dataclass
 class TrainConfig:
     "Everything a training run depends on (zeros and empty strings are filled from the preset)."
@@ -102,8 +102,8 @@ TRAIN_PRESETS = {
         common=dict(ckpt_every=1000, log_every=50, val_every=1000, val_size=64)),
     "cpu128": dict(arch="mini128", data_size=128,
         s1=dict(iters=1_500, batch=8, lr=2e-4, lr_end=5e-5, schedule="cosine", ema=0.995, w_gan=0.8, disc_start=1_000, code_restart=50),
-        s2=dict(iters=600, batch=8, lr=2e-4, schedule="multistep", milestones=(0.8, 0.9), ema=0.99),
-        s3=dict(iters=400, batch=8, lr=1e-4, lr_end=2e-5, schedule="cosine", ema=0.99, w_gan=0.1),
+        s2=dict(iters=400, batch=8, lr=2e-4, schedule="multistep", milestones=(0.8, 0.9), ema=0.99),
+        s3=dict(iters=300, batch=8, lr=1e-4, lr_end=2e-5, schedule="cosine", ema=0.99, w_gan=0.1),
         common=dict(ckpt_every=100, log_every=10, val_every=200, val_size=32)),
     "smoke": dict(arch="smoke", data_size=64,
         s1=dict(iters=8, batch=4, lr=1e-3, lr_end=1e-4, schedule="cosine", ema=0.9, w_gan=0.8, disc_start=4, code_restart=2),
@@ -357,8 +357,8 @@ class CodeRestarter:
             if key in st: st[key][dead] = 0
         return len(dead)
 
-# %% ../nbs/08_train.ipynb #a9fa6c2b
-def _unwrap(m): return m.module if isinstance(m, nn.parallel.DistributedDataParallel) else m
+# %% ../nbs/08_train.ipynb #61c48fe8
+def _unwrap(m): return m.module if isinstance(m, nn.parallel.DistributedDataParallel) else m   # user-wrapped models
 
 def save_state(path: Path, it: int, nets: dict, opts: dict, batcher: FaceBatcher, cfg: TrainConfig, extra: dict | None = None) -> None:
     st = {"iter": it, "config": asdict(cfg), "batcher": batcher.state_dict(), "extra": extra or {},
@@ -419,9 +419,18 @@ def validate(cfg, ema: nn.Module, val: tuple, idnet) -> dict:
     res["val_ids"] = cosine(idnet(out), idnet(hq)).mean().item() if idnet is not None else None
     return res
 
-# %% ../nbs/08_train.ipynb #c00bb8bb
+# %% ../nbs/08_train.ipynb #126a2437
 class TrainingDiverged(RuntimeError):
     "A non-finite loss; the last good checkpoint is kept."
+
+def average_gradients(params: list, world: int) -> None:
+    "All-reduce the mean gradient over the processes, in one flat buffer (missing gradients count as zero)."
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat); flat /= world
+    i = 0
+    for p, g in zip(params, grads):
+        n = g.numel(); p.grad = flat[i:i + n].view_as(p).clone(); i += n
 
 def _dist_info():
     if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
@@ -471,9 +480,10 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
         if "code_counts" in extra: restarter.counts.copy_(extra["code_counts"])
         if rank == 0: log.truncate(start); print(f"resuming {out.name} from iteration {start}")
     elif rank == 0 and log.path.exists(): log.path.unlink()
-    if world > 1:
-        nets["model"] = nn.parallel.DistributedDataParallel(model, find_unused_parameters=cfg.stage != 2)
-        if "disc" in nets: nets["disc"] = nn.parallel.DistributedDataParallel(nets["disc"])
+    if world > 1:                        # every rank starts from rank 0's weights
+        for k in ("model", "ema", "disc"):
+            if k in nets:
+                for t in nets[k].state_dict().values(): dist.broadcast(t, 0)
     if rank == 0:
         write_run_record(out, config=cfg, seed=cfg.seed, data_manifest=manifest, status="running", start_iter=start,
                          architecture=asdict(arch_config(cfg)), world_size=world, device=str(device),
@@ -500,6 +510,7 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
                                    f"stopped. Last good checkpoint: {ck if ck.exists() else 'none yet'}")
         opts["g"].zero_grad(set_to_none=True)
         total.backward()
+        if world > 1: average_gradients(params, world)
         if cfg.grad_clip > 0: logs["grad_norm"] = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
         opts["g"].step()
         if cfg.stage == 1 and cfg.code_restart:
@@ -508,7 +519,9 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
             with ctx: d_loss = d_hinge_loss(nets["disc"](hq), nets["disc"](fake.detach()))
             if not torch.isfinite(d_loss):
                 raise TrainingDiverged(f"{out.name}: non-finite discriminator loss at iteration {it}; last good checkpoint: {ck}")
-            opts["d"].zero_grad(set_to_none=True); d_loss.backward(); opts["d"].step()
+            opts["d"].zero_grad(set_to_none=True); d_loss.backward()
+            if world > 1: average_gradients(list(nets["disc"].parameters()), world)
+            opts["d"].step()
             logs["d_loss"] = d_loss
         ema_update(nets["ema"], _unwrap(nets["model"]), cfg.ema)
         done = it + 1
@@ -545,7 +558,7 @@ def finish_run(out: Path, cfg: TrainConfig, nets: dict, manifest: Path, L, secon
         rows = [r for r in csv.DictReader(open(out / "metrics.csv")) if r.get("val_psnr")]
         if rows: final = {k: float(rows[-1][k]) if rows[-1][k] else None for k in ("iter", "val_psnr", "val_ids")}
     write_run_record(out, config=cfg, seed=cfg.seed, data_manifest=manifest, status="finished", start_iter=start,
-                     architecture=asdict(arch_config(cfg)), seconds_this_session=round(seconds, 1),
+                     architecture=asdict(arch_config(cfg)), seconds_this_session=round(seconds, 1), world_size=_dist_info()[1],
                      perceptual_loss=cfg.perceptual, identity_net=getattr(L.idnet, "name", None), final_validation=final,
                      weights={"net_g_ema.pth": sha256_file(out / "net_g_ema.pth")},
                      init_checkpoints={k: {"path": getattr(cfg, k), "sha256": sha256_file(getattr(cfg, k))}
