@@ -69,5 +69,6 @@ table1: venv
 	$(PM) nbs/evaluate.ipynb -p preset $(PRESET) -p limit $(LIMIT)
 	$(PM) nbs/table1.ipynb -p preset $(PRESET) -p limit $(LIMIT) -p papers_dir "$(PAPERS)" -p update_readme $(UPDATE_README)
 
+# Benchmarks (figures and ratios against a baseline measured in the same run) into results/benchmarks/.
 bench: venv
-	$(PM) nbs/bench_codeformer.ipynb
+	for b in bench_codeformer bench_degrade bench_restore bench_train; do $(PM) nbs/$$b.ipynb results/benchmarks/$$b.ipynb || exit 1; done
