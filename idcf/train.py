@@ -248,7 +248,7 @@ def build_networks(cfg: TrainConfig, device: torch.device) -> dict:
     if cfg.stage in (1, 3): nets["disc"] = VQGANDiscriminator.from_config(arch).to(device)
     return nets
 
-# %% ../nbs/08_train.ipynb #e5f2eb07
+# %% ../nbs/08_train.ipynb #fa98abc8
 class Losses:
     "Loss modules shared by the steps: perceptual term and identity network."
     def __init__(self, cfg: TrainConfig, device):
@@ -267,8 +267,7 @@ def _hq_codes(nets, hq):
         return st["indices"], nets["hq_vqgan"].quantize.lookup(st["indices"])
 
 def step_stage1(cfg, nets, L: Losses, hq, it):
-    model, disc = nets["model"], nets["disc"]
-    m = _unwrap(model)
+    m, disc = nets["model"], nets["disc"]
     z = m.encoder(hq)
     z_q, cb_loss, st = m.quantize(z)
     rec = m.generator(z_q)
@@ -280,7 +279,7 @@ def step_stage1(cfg, nets, L: Losses, hq, it):
     total = rec_loss + cfg.w_codebook * cb_loss
     if it >= cfg.disc_start:
         g_gan = g_hinge_loss(disc(rec))
-        wgt = adaptive_gan_weight(rec_loss, g_gan, model.generator.blocks[-1].weight, cfg.w_gan)
+        wgt = adaptive_gan_weight(rec_loss, g_gan, m.generator.blocks[-1].weight, cfg.w_gan)
         total = total + wgt * g_gan
         logs.update(g_gan=g_gan, gan_weight=wgt)
     return total, logs, rec
@@ -357,23 +356,21 @@ class CodeRestarter:
             if key in st: st[key][dead] = 0
         return len(dead)
 
-# %% ../nbs/08_train.ipynb #61c48fe8
-def _unwrap(m): return m.module if isinstance(m, nn.parallel.DistributedDataParallel) else m   # user-wrapped models
-
+# %% ../nbs/08_train.ipynb #5ef6571d
 def save_state(path: Path, it: int, nets: dict, opts: dict, batcher: FaceBatcher, cfg: TrainConfig, extra: dict | None = None) -> None:
     st = {"iter": it, "config": asdict(cfg), "batcher": batcher.state_dict(), "extra": extra or {},
           "rng": {"python": list(random.getstate()[1]), "python_pos": random.getstate()[2],
                   "numpy": np.random.get_state()[1].tolist(), "numpy_pos": int(np.random.get_state()[2]),
                   "torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}}
     for k, m in nets.items():
-        if isinstance(m, nn.Module) and k != "hq_vqgan": st[k] = _unwrap(m).state_dict()
+        if isinstance(m, nn.Module) and k != "hq_vqgan": st[k] = m.state_dict()
     for k, o in opts.items(): st[f"opt_{k}"] = o.state_dict()
     atomic_torch_save(st, path)
 
 def load_state(path: Path, nets: dict, opts: dict, batcher: FaceBatcher, device) -> tuple[int, dict]:
     st = torch.load(path, map_location=device, weights_only=True)
     for k, m in nets.items():
-        if isinstance(m, nn.Module) and k != "hq_vqgan": _unwrap(m).load_state_dict(st[k])
+        if isinstance(m, nn.Module) and k != "hq_vqgan": m.load_state_dict(st[k])
     for k, o in opts.items(): o.load_state_dict(st[f"opt_{k}"])
     batcher.load_state_dict(st["batcher"])
     r = st["rng"]
@@ -419,7 +416,7 @@ def validate(cfg, ema: nn.Module, val: tuple, idnet) -> dict:
     res["val_ids"] = cosine(idnet(out), idnet(hq)).mean().item() if idnet is not None else None
     return res
 
-# %% ../nbs/08_train.ipynb #126a2437
+# %% ../nbs/08_train.ipynb #8c591937
 class TrainingDiverged(RuntimeError):
     "A non-finite loss; the last good checkpoint is kept."
 
@@ -514,7 +511,7 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
         if cfg.grad_clip > 0: logs["grad_norm"] = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
         opts["g"].step()
         if cfg.stage == 1 and cfg.code_restart:
-            logs["codes_restarted"] = torch.tensor(float(restarter(it, _unwrap(nets["model"]).quantize, *nets.pop("_last_codes"), opts["g"])))
+            logs["codes_restarted"] = torch.tensor(float(restarter(it, nets["model"].quantize, *nets.pop("_last_codes"), opts["g"])))
         if fake is not None and "disc" in nets and (cfg.stage == 3 or it >= cfg.disc_start):
             with ctx: d_loss = d_hinge_loss(nets["disc"](hq), nets["disc"](fake.detach()))
             if not torch.isfinite(d_loss):
@@ -523,7 +520,7 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
             if world > 1: average_gradients(list(nets["disc"].parameters()), world)
             opts["d"].step()
             logs["d_loss"] = d_loss
-        ema_update(nets["ema"], _unwrap(nets["model"]), cfg.ema)
+        ema_update(nets["ema"], nets["model"], cfg.ema)
         done = it + 1
         if rank == 0:
             row = None
@@ -552,7 +549,7 @@ def finish_run(out: Path, cfg: TrainConfig, nets: dict, manifest: Path, L, secon
     "Export the EMA weights in the published layout and write the final run record."
     ema = nets["ema"]
     save_weights(ema, out / "net_g_ema.pth", key="params_ema")
-    if cfg.stage == 1 and "disc" in nets: save_weights(_unwrap(nets["disc"]), out / "net_d.pth", key="params_d")
+    if cfg.stage == 1 and "disc" in nets: save_weights(nets["disc"], out / "net_d.pth", key="params_d")
     final = {}
     if (out / "metrics.csv").exists():
         rows = [r for r in csv.DictReader(open(out / "metrics.csv")) if r.get("val_psnr")]
