@@ -177,7 +177,7 @@ def restore_testset(method: Method, lq: torch.Tensor, device="cpu", batch: int =
         for f, im in zip(files, out.permute(0, 2, 3, 1).numpy()): write_image(save_dir / Path(f).name, im)
     return out
 
-# %% ../nbs/10_evaluate.ipynb #5123fe49
+# %% ../nbs/10_evaluate.ipynb #b9bd6f50
 def evaluate_methods(methods: list[Method], dataset_manifest: str | Path, split: str = "test", seed: int = 2022,
                      ranges: str = "large", limit: int | None = None, expected_sha256: str | None = None,
                      device="auto", metrics=("psnr", "ssim", "lpips", "ids", "dlib", "verification", "fid"),
@@ -212,20 +212,36 @@ def _evaluate(methods, dataset_manifest, split, seed, ranges, limit, expected_sh
     return out
 
 def smoke_evaluation(limit: int = 6, seed: int = 2022, ranges: str = "large") -> Path:
-    "Train the smoke models if missing and evaluate them on `limit` test faces — what `evaluate.ipynb` and `table1.ipynb` use under nbdev_test."
+    """Train the smoke models if missing and evaluate them on `limit` test faces, once: a finished evaluation of the
+    same checkpoints is reused. What `evaluate.ipynb` and `table1.ipynb` use under nbdev_test, which runs them in parallel."""
     from idcf.train import ensure_checkpoints, SMOKE_DATA
     from idcf.datasets import build_identity_dataset
     ensure_checkpoints("smoke")
     manifest = build_identity_dataset(SMOKE_DATA, progress=False)
     methods = default_methods("smoke")
-    record = {"preset": "smoke", "dataset_manifest": str(manifest), "methods": [asdict(m) for m in methods], "split": "test",
-              "testset_seed": seed, "degradation": ranges, "limit": limit}
-    return evaluate_methods(methods, manifest, "test", seed, ranges, limit, record=record)
+    key = {"limit": limit, "seed": seed, "ranges": ranges, "manifest": str(manifest),
+           "checkpoints": {m.name: sha256_file(m.checkpoint) if m.checkpoint else None for m in methods}}
+    marker = results_root() / "eval" / f".smoke-n{limit}-seed{seed}-{ranges}.json"
+    with locked(marker.with_suffix(".lock")):   # a second caller waits here and then reuses the first one's results
+        if marker.exists():
+            done = json.loads(marker.read_text())
+            run = Path(done.get("folder", "")) / "run.json"
+            if done.get("key") == key and run.exists() and json.loads(run.read_text()).get("status") == "finished":
+                return Path(done["folder"])
+        record = {"preset": "smoke", "dataset_manifest": str(manifest), "methods": [asdict(m) for m in methods], "split": "test",
+                  "testset_seed": seed, "degradation": ranges, "limit": limit}
+        out = evaluate_methods(methods, manifest, "test", seed, ranges, limit, record=record)
+        atomic_write_json(marker, {"key": key, "folder": str(out)})
+        return out
 
-def load_results(folder: str | Path) -> dict[str, tuple[pd.DataFrame, dict]]:
-    "Per-method (per-image table, summary) of an evaluation folder, keyed by method name; checks one test set."
+def load_results(folder: str | Path, partial_ok: bool = False) -> dict[str, tuple[pd.DataFrame, dict]]:
+    "Per-method (per-image table, summary) of a finished evaluation folder, keyed by method name; checks one test set."
     folder = Path(folder)
     rec = json.loads((folder / "testset.json").read_text())
+    run = folder / "run.json"
+    if not partial_ok and run.exists() and json.loads(run.read_text()).get("status") != "finished":
+        raise RuntimeError(f"{run}: the evaluation is still running or was interrupted — wait for it, or re-run it, "
+                           "before building tables from it (partial_ok=True reads what is there)")
     out = {}
     for js in sorted(folder.glob("*.json")):
         if js.name in ("testset.json", "failures.json", "run.json"): continue

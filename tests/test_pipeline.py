@@ -53,6 +53,11 @@ def test_unavailable_metrics_are_reported_with_their_reason(tmp_path, monkeypatc
     man = build_identity_dataset(SMOKE_DATA, progress=False)
     out = evaluate_methods([Method("Degraded input")], man, limit=4, metrics=("psnr", "lpips", "fid"))
     df, s = load_results(out)["Degraded input"]
+    run = json.loads((out / "run.json").read_text())
+    (out / "run.json").write_text(json.dumps({**run, "status": "running"}))     # as if still running, or killed
+    with pytest.raises(RuntimeError, match="still running or was interrupted"): load_results(out)
+    assert list(load_results(out, partial_ok=True)) == ["Degraded input"]
+    (out / "run.json").write_text(json.dumps(run))
     assert (df["lpips_alex"] == "unavailable").all()
     assert "alexnet-owt-7be5be79.pth" in s["unavailable"]["lpips"] and s["set_metrics"]["fid"] == "unavailable"
     write_table1(summarise(load_results(out), n_boot=200), json.loads((out / "testset.json").read_text()), tmp_path)
