@@ -22,7 +22,8 @@ from .evaluate import load_results, UNAVAILABLE
 # %% auto #0
 __all__ = ['COLUMNS', 'SEED_PAPER', 'MAIN', 'BASE', 'OURS', 'PLACEHOLDER', 'HAND_NUMBERS_ALLOWED', 'summarise', 'wide_table',
            'fake_results', 'slug', 'write_table1', 'save_fig', 'lambda_figure', 'per_image_figure', 'grid_figure',
-           'training_facts', 'public_qualitative', 'flatten', 'fill_template', 'hand_typed_numbers', 'build_paper']
+           'logged_seconds', 'training_facts', 'public_qualitative', 'flatten', 'fill_template', 'hand_typed_numbers',
+           'build_paper']
 
 # %% ../nbs/11_report.ipynb #1f2f43f6
 COLUMNS = [  # (csv column or set metric, header, better, per-image?)
@@ -196,7 +197,14 @@ def grid_figure(rows: list[list[np.ndarray]], col_titles: list[str]):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/11_report.ipynb #9ef02465
+# %% ../nbs/11_report.ipynb #41301d32
+def logged_seconds(time_s: pd.Series) -> float:
+    "Training time in a metrics log's `time_s` column, summed over sessions: the clock restarts at each resume."
+    t = time_s.to_numpy(dtype=float)
+    ends = np.flatnonzero(np.diff(t) < 0)            # last row of every session but the final one
+    return float(t[ends].sum() + t[-1]) if len(t) else 0.0
+
+# %% ../nbs/11_report.ipynb #a85042da
 def training_facts(preset: str, seed: int = 0, runs: Path | None = None) -> dict:
     "Per run of `preset`: iterations, batch, hours, hardware and final validation, from run.json + metrics.csv."
     runs = Path(runs or results_root() / "runs")
@@ -208,7 +216,7 @@ def training_facts(preset: str, seed: int = 0, runs: Path | None = None) -> dict
         cfg, hw = rec["config"], rec["hardware"]
         val = m.dropna(subset=["val_psnr"])
         facts[f"stage{cfg['stage']}_lambda{slug(format(cfg['lambda_ids'], 'g'))}"] = {"status": rec.get("status"), "iters": int(m["iter"].iloc[-1]), "batch": cfg["batch"],
-                               "hours": round(float(m["time_s"].iloc[-1]) / 3600, 2), "lambda_ids": cfg["lambda_ids"],
+                               "hours": round(logged_seconds(m["time_s"]) / 3600, 2), "sessions": int((m["time_s"].diff() < 0).sum()) + 1, "lambda_ids": cfg["lambda_ids"],
                                "hardware": hw["cuda"]["device"] if hw.get("cuda") else f"CPU, {hw['torch_threads']} threads",
                                "commit": (rec["git"]["commit"] or "")[:10], "perceptual": rec.get("perceptual_loss"),
                                "val_psnr": float(val["val_psnr"].iloc[-1]) if len(val) else None,
