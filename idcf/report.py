@@ -143,7 +143,7 @@ def write_table1(long: pd.DataFrame, testset: dict, out: Path | None = None) -> 
     atomic_write_json(out / "summary.json", summary)
     return summary
 
-# %% ../nbs/11_report.ipynb #a3ad98c2
+# %% ../nbs/11_report.ipynb #f4c1ac8b
 def save_fig(fig, name: str, out: Path | None = None, pdf: bool = True) -> list[Path]:
     "Save a matplotlib figure atomically as PNG (and PDF)."
     out = Path(out or results_root() / "figures"); paths = []
@@ -153,22 +153,23 @@ def save_fig(fig, name: str, out: Path | None = None, pdf: bool = True) -> list[
     return paths
 
 def lambda_figure(long: pd.DataFrame):
-    "IDS against PSNR and against LPIPS (SSIM when LPIPS is unavailable) across the Stage II λ sweep."
+    "Each metric against λ_ids across the Stage II sweep, one panel per metric (its own scale), 95 % intervals as bars."
     import matplotlib.pyplot as plt, seaborn as sns
     sw = long[long["method"].str.startswith("Stage II λ=") & (long["status"] == "ok")].copy()
     if sw.empty: return None
     sw["λ"] = sw["method"].str.extract(r"λ=([0-9.]+)")[0].astype(float)
-    piv = sw.pivot_table(index="λ", columns="metric", values="value").reset_index()
-    err = sw.pivot_table(index="λ", columns="metric", values="hi").reset_index()
-    second = "lpips_alex" if "lpips_alex" in piv else "ssim"
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, xm in zip(axes, ("psnr", second)):
-        sns.lineplot(data=piv, x=xm, y="ids_arcface", marker="o", sort=False, ax=ax, label="ArcFace IDS (the loss's network)")
-        if "ids_dlib" in piv: sns.lineplot(data=piv, x=xm, y="ids_dlib", marker="s", sort=False, ax=ax, label="dlib IDS (independent)")
-        ax.errorbar(piv[xm], piv["ids_arcface"], yerr=err["ids_arcface"] - piv["ids_arcface"], fmt="none", ecolor="gray", capsize=3)
-        for _, r in piv.iterrows(): ax.annotate(f"λ={r['λ']:g}", (r[xm], r["ids_arcface"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
-        ax.set_xlabel({"psnr": "PSNR (dB) ↑", "lpips_alex": "LPIPS ↓", "ssim": "SSIM ↑ (LPIPS unavailable)"}[xm]); ax.set_ylabel("IDS ↑")
-    fig.suptitle("λ_ids trade-off (Stage II models, w = 0, held-out identities)"); fig.tight_layout()
+    lams = sorted(sw["λ"].unique())
+    sw["x"] = sw["λ"].map({l: i for i, l in enumerate(lams)})       # even spacing: the sweep is roughly geometric and includes 0
+    panels = [("ids_arcface", "IDS ↑ (ArcFace, the loss's network)"), ("ids_dlib", "IDS ↑ (dlib, independent)"), ("psnr", "PSNR (dB) ↑"),
+              ("lpips_alex", "LPIPS ↓") if "lpips_alex" in set(sw["metric"]) else ("ssim", "SSIM ↑ (LPIPS unavailable)")]
+    panels = [p for p in panels if p[0] in set(sw["metric"])]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), squeeze=False)
+    for ax, (m, label) in zip(axes[0], panels):
+        d = sw[sw["metric"] == m].sort_values("x")
+        sns.lineplot(data=d, x="x", y="value", marker="o", ax=ax)
+        ax.errorbar(d["x"], d["value"], yerr=[d["value"] - d["lo"], d["hi"] - d["value"]], fmt="none", ecolor="gray", capsize=3)
+        ax.set_xticks(range(len(lams)), [f"{l:g}" for l in lams]); ax.set_xlabel("λ_ids"); ax.set_ylabel(""); ax.set_title(label, fontsize=10)
+    fig.suptitle("Stage II λ_ids sweep (w = 0, held-out identities; bars: 95 % bootstrap intervals)"); fig.tight_layout()
     return fig
 
 def per_image_figure(results: dict):
