@@ -205,7 +205,7 @@ def logged_seconds(time_s: pd.Series) -> float:
     ends = np.flatnonzero(np.diff(t) < 0)            # last row of every session but the final one
     return float(t[ends].sum() + t[-1]) if len(t) else 0.0
 
-# %% ../nbs/11_report.ipynb #a85042da
+# %% ../nbs/11_report.ipynb #28d2dd58
 def training_facts(preset: str, seed: int = 0, runs: Path | None = None) -> dict:
     "Per run of `preset`: iterations, batch, hours, hardware and final validation, from run.json + metrics.csv."
     runs = Path(runs or results_root() / "runs")
@@ -217,7 +217,7 @@ def training_facts(preset: str, seed: int = 0, runs: Path | None = None) -> dict
         cfg, hw = rec["config"], rec["hardware"]
         val = m.dropna(subset=["val_psnr"])
         facts[f"stage{cfg['stage']}_lambda{slug(format(cfg['lambda_ids'], 'g'))}"] = {"status": rec.get("status"), "iters": int(m["iter"].iloc[-1]), "batch": cfg["batch"],
-                               "hours": round(logged_seconds(m["time_s"]) / 3600, 2), "sessions": int((m["time_s"].diff() < 0).sum()) + 1, "lambda_ids": cfg["lambda_ids"],
+                               "hours": round(logged_seconds(m["time_s"]) / 3600, 2), "lambda_ids": cfg["lambda_ids"],
                                "hardware": hw["cuda"]["device"] if hw.get("cuda") else f"CPU, {hw['torch_threads']} threads",
                                "commit": (rec["git"]["commit"] or "")[:10], "perceptual": rec.get("perceptual_loss"),
                                "val_psnr": float(val["val_psnr"].iloc[-1]) if len(val) else None,
