@@ -25,7 +25,7 @@ from .metrics import psnr, ssim, to_uint8, LPIPSMetric, FIDMetric, try_metric
 
 # %% auto #0
 __all__ = ['UNAVAILABLE', 'Method', 'default_methods', 'prepare_testset', 'Scorer', 'restore_testset', 'evaluate_methods',
-           'smoke_evaluation', 'load_results']
+           'run_status', 'smoke_evaluation', 'load_results']
 
 # %% ../nbs/10_evaluate.ipynb #c66f45f9
 @dataclass
@@ -177,7 +177,7 @@ def restore_testset(method: Method, lq: torch.Tensor, device="cpu", batch: int =
         for f, im in zip(files, out.permute(0, 2, 3, 1).numpy()): write_image(save_dir / Path(f).name, im)
     return out
 
-# %% ../nbs/10_evaluate.ipynb #b9bd6f50
+# %% ../nbs/10_evaluate.ipynb #bbc94de6
 def evaluate_methods(methods: list[Method], dataset_manifest: str | Path, split: str = "test", seed: int = 2022,
                      ranges: str = "large", limit: int | None = None, expected_sha256: str | None = None,
                      device="auto", metrics=("psnr", "ssim", "lpips", "ids", "dlib", "verification", "fid"),
@@ -211,6 +211,11 @@ def _evaluate(methods, dataset_manifest, split, seed, ranges, limit, expected_sh
                      status="finished", failures=failures)
     return out
 
+def run_status(folder: str | Path) -> str | None:
+    "The `status` of an evaluation folder's run.json ('running', 'finished'), or None when it has none."
+    run = Path(folder) / "run.json"
+    return json.loads(run.read_text()).get("status") if run.exists() else None
+
 def smoke_evaluation(limit: int = 6, seed: int = 2022, ranges: str = "large") -> Path:
     """Train the smoke models if missing and evaluate them on `limit` test faces, once: a finished evaluation of the
     same checkpoints is reused. What `evaluate.ipynb` and `table1.ipynb` use under nbdev_test, which runs them in parallel."""
@@ -225,9 +230,7 @@ def smoke_evaluation(limit: int = 6, seed: int = 2022, ranges: str = "large") ->
     with locked(marker.with_suffix(".lock")):   # a second caller waits here and then reuses the first one's results
         if marker.exists():
             done = json.loads(marker.read_text())
-            run = Path(done.get("folder", "")) / "run.json"
-            if done.get("key") == key and run.exists() and json.loads(run.read_text()).get("status") == "finished":
-                return Path(done["folder"])
+            if done.get("key") == key and run_status(done["folder"]) == "finished": return Path(done["folder"])
         record = {"preset": "smoke", "dataset_manifest": str(manifest), "methods": [asdict(m) for m in methods], "split": "test",
                   "testset_seed": seed, "degradation": ranges, "limit": limit}
         out = evaluate_methods(methods, manifest, "test", seed, ranges, limit, record=record)
@@ -238,9 +241,8 @@ def load_results(folder: str | Path, partial_ok: bool = False) -> dict[str, tupl
     "Per-method (per-image table, summary) of a finished evaluation folder, keyed by method name; checks one test set."
     folder = Path(folder)
     rec = json.loads((folder / "testset.json").read_text())
-    run = folder / "run.json"
-    if not partial_ok and run.exists() and json.loads(run.read_text()).get("status") != "finished":
-        raise RuntimeError(f"{run}: the evaluation is still running or was interrupted — wait for it, or re-run it, "
+    if not partial_ok and run_status(folder) not in (None, "finished"):
+        raise RuntimeError(f"{folder / 'run.json'}: the evaluation is still running or was interrupted — wait for it, or re-run it, "
                            "before building tables from it (partial_ok=True reads what is there)")
     out = {}
     for js in sorted(folder.glob("*.json")):
