@@ -19,7 +19,7 @@ from .imageio import read_image, write_image
 # %% auto #0
 __all__ = ['cmd_restore', 'demo', 'main']
 
-# %% ../nbs/12a_cli.ipynb #5bf89203
+# %% ../nbs/12a_cli.ipynb #88024599
 def _restore_parser(sub):
     p = sub.add_parser("restore", help="restore the faces in photos", description="Detect, align, restore and paste back faces.")
     p.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--output", default=None); d.add_argument("--fidelity", "-w", type=float, default=0.5)
     e = sub.add_parser("export-onnx", help="export a checkpoint to ONNX at a fixed fidelity")
     e.add_argument("output"); e.add_argument("--checkpoint", default=None); e.add_argument("--fidelity", "-w", type=float, default=0.5)
-    s = sub.add_parser("ship", help="write the finished Stage III runs of a preset as fp16 safetensors into results/checkpoints/")
+    s = sub.add_parser("ship", help="write the finished Stage III runs of a preset and their Stage I VQGAN as fp16 safetensors into results/checkpoints/")
     s.add_argument("--preset", default="cpu128"); s.add_argument("--seed", type=int, default=0)
     sub.add_parser("train", help="train a stage (same options as python -m idcf.train)", add_help=False)
     if argv is None: argv = sys.argv[1:]

@@ -45,13 +45,22 @@ def resolve_checkpoint(spec: str | os.PathLike | None) -> Path:
     if not p.is_file(): raise FileNotFoundError(f"--checkpoint {p}: file not found")
     return p
 
-# %% ../nbs/12_restore.ipynb #4f99055d
-def ship_models(preset: str = "cpu128", seed: int = 0, lambdas=(0.0, 0.1), out: str | os.PathLike | None = None,
-                max_mb: float = 25.0) -> list[Path]:
-    "Write fp16 safetensors + run records of the Stage III runs of `preset` for each λ into results/checkpoints/."
-    from idcf.train import default_checkpoint
+# %% ../nbs/12_restore.ipynb #389ae277
+def _ship(model: torch.nn.Module, src: Path, dst: Path, runs: dict, **meta) -> Path:
+    "fp16 safetensors of `model` (trained as `src`) at `dst`, and `<dst>.run.json` with the `runs` records that produced it."
     from idcf.checkpoint import save_weights
     from idcf.core import sha256_file
+    save_weights(model, dst, dtype=torch.float16, metadata={"source": src.name, "source_sha256": sha256_file(src), "run": src.parent.name, **meta})
+    atomic_write_json(dst.with_suffix(".run.json"), {"weights": dst.name, "weights_sha256": sha256_file(dst),
+                      "dtype": "float16", "source": f"results/runs/{src.parent.name}/{src.name}",
+                      "source_sha256": sha256_file(src), **{k: json.loads(v.read_text()) for k, v in runs.items()}})
+    return dst
+
+def ship_models(preset: str = "cpu128", seed: int = 0, lambdas=(0.0, 0.1), out: str | os.PathLike | None = None,
+                max_mb: float = 25.0) -> list[Path]:
+    "Write fp16 safetensors + run records of the Stage III runs of `preset` for each λ, and of their Stage I VQGAN, into results/checkpoints/."
+    from idcf.train import default_checkpoint
+    from idcf.checkpoint import load_vqgan
     out = Path(out) if out else results_root() / "checkpoints"
     written = []
     for lam in lambdas:
@@ -60,14 +69,9 @@ def ship_models(preset: str = "cpu128", seed: int = 0, lambdas=(0.0, 0.1), out: 
         for stage, rec in runs.items():
             if not rec.is_file() or json.loads(rec.read_text()).get("status") != "finished":
                 raise FileNotFoundError(f"{rec}: the {stage} run of {preset} λ={lam:g} has not finished; train it first")
-        model = load_codeformer(src)
-        dst = out / f"stage3-{preset}-lambda{lam:g}.safetensors"
-        save_weights(model, dst, dtype=torch.float16,
-                     metadata={"source": src.name, "source_sha256": sha256_file(src), "run": src.parent.name, "lambda_ids": lam})
-        atomic_write_json(dst.with_suffix(".run.json"), {"weights": dst.name, "weights_sha256": sha256_file(dst),
-                          "dtype": "float16", "source": f"results/runs/{src.parent.name}/{src.name}",
-                          "source_sha256": sha256_file(src), **{k: json.loads(v.read_text()) for k, v in runs.items()}})
-        written.append(dst)
+        written.append(_ship(load_codeformer(src), src, out / f"stage3-{preset}-lambda{lam:g}.safetensors", runs, lambda_ids=lam))
+    src = default_checkpoint(1, preset, 0.0, seed)
+    written.append(_ship(load_vqgan(src), src, out / f"stage1-{preset}.safetensors", {"stage1": src.parent / "run.json"}))
     mb = sum(p.stat().st_size for p in out.glob("*.safetensors")) / 2**20
     if mb > max_mb: raise ValueError(f"{out}: shipped weights total {mb:.1f} MB, over the {max_mb:g} MB budget")
     return written

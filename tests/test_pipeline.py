@@ -30,7 +30,7 @@ def test_make_table1_end_to_end(tmp_path, monkeypatch):
               "eval/executed/evaluate.ipynb", "eval/executed/table1.ipynb"]:
         assert (results / f).is_file(), f
     ev = results / "eval" / "celeba_wild-test-large-seed2022-n6"
-    for m in ("degraded-input", "codeformer-lambda-0", "id-codeformer-lambda-0.1"):
+    for m in ("degraded-input", "codeformer-lambda-0", "id-codeformer-lambda-0.1", "stage-i-vqgan-on-ground-truth-ceiling"):
         assert (ev / f"{m}.csv").is_file() and (ev / f"{m}.json").is_file()
     assert (ev / "run.json").is_file()
     md = (papers / "paper.md").read_text()
@@ -64,6 +64,37 @@ def test_unavailable_metrics_are_reported_with_their_reason(tmp_path, monkeypatc
     md = (tmp_path / "table1.md").read_text()
     assert any(line.startswith("| Degraded input") and "unavailable" in line for line in md.splitlines())
     assert "LPIPS↓: unavailable — LPIPS-alex needs torchvision's ImageNet weights alexnet-owt-7be5be79.pth" in md
+
+
+@pytest.mark.usefixtures("shared")
+def test_ceiling_row_reconstructs_the_ground_truth(tmp_path, monkeypatch):
+    "The Stage I ceiling is the VQGAN's reconstruction of the clean face, not of the degraded one."
+    import numpy as np
+    import torch
+    from idcf.checkpoint import save_weights, load_vqgan
+    from idcf.datasets import build_identity_dataset, read_manifest
+    from idcf.evaluate import CEILING, Method, evaluate_methods, load_results, _reconstruct
+    from idcf.imageio import read_image
+    from idcf.metrics import psnr, to_uint8
+    from idcf.train import SMOKE_DATA
+    from idcf.vqgan import CodeFormerConfig, VQAutoEncoder
+    monkeypatch.setenv("IDCF_RESULTS", str(tmp_path / "results"))
+    torch.manual_seed(0)
+    ck = save_weights(VQAutoEncoder(CodeFormerConfig.preset("smoke")), tmp_path / "vq.safetensors")
+    man = build_identity_dataset(SMOKE_DATA, progress=False)
+    out = evaluate_methods([Method(CEILING, str(ck), stage=1, source="hq")], man, limit=4, metrics=("psnr",))
+    df, s = load_results(out)[CEILING]
+    assert s["method"]["source"] == "hq"
+    vq, tdir = load_vqgan(ck), man.parent / "testsets" / out.name
+    rows = read_manifest(tdir / "test.csv")
+    assert list(df["lq"]) == [r["lq"] for r in rows]
+    load = lambda key: np.stack([read_image(tdir / r[key]).rgb for r in rows])
+    recon = lambda u8: to_uint8(_reconstruct(vq, torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 127.5 - 1))
+    gt = load("hq")
+    from_hq = [psnr(g, o) for g, o in zip(gt, recon(gt))]
+    from_lq = [psnr(g, o) for g, o in zip(gt, recon(load("lq")))]
+    np.testing.assert_allclose(df["psnr"], from_hq, rtol=1e-5)
+    assert not np.allclose(df["psnr"], from_lq, rtol=1e-3)
 
 
 def test_paper_templates_have_no_hand_typed_numbers():
