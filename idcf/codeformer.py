@@ -100,7 +100,7 @@ class CodeFormer(VQAutoEncoder):
 
     def lookup_latent(self, logits: torch.Tensor, mode: LookupMode = "hard", tau: float = 1.0) -> torch.Tensor:
         "Latent (B, emb_dim, h, w) from code logits."
-        z = code_lookup(logits, self.quantize.embedding.weight, mode, tau)
+        z = code_lookup(logits, self.quantize.codebook, mode, tau)
         s = self.cfg.latent_size
         return z.transpose(1, 2).reshape(z.shape[0], -1, s, s)
 

@@ -25,7 +25,7 @@ from .metrics import psnr, ssim, to_uint8, LPIPSMetric, FIDMetric, try_metric
 
 # %% auto #0
 __all__ = ['CEILING', 'UNAVAILABLE', 'Method', 'default_methods', 'prepare_testset', 'Scorer', 'restore_testset',
-           'evaluate_methods', 'run_status', 'smoke_evaluation', 'load_results']
+           'reconstruction_scores', 'evaluate_methods', 'run_status', 'smoke_evaluation', 'load_results']
 
 # %% ../nbs/10_evaluate.ipynb #6b9292f0
 @dataclass
@@ -195,6 +195,31 @@ def restore_testset(method: Method, lq: torch.Tensor, device="cpu", batch: int =
         save_dir.mkdir(parents=True, exist_ok=True)
         for f, im in zip(files, out.permute(0, 2, 3, 1).numpy()): write_image(save_dir / Path(f).name, im)
     return out
+
+# %% ../nbs/10_evaluate.ipynb #d6ec45a3
+@torch.inference_mode()
+def reconstruction_scores(vq: torch.nn.Module, faces: torch.Tensor, arcface=None, dlib: DlibJudge | None = None,
+                          batch: int = 32) -> dict:
+    "Mean PSNR/SSIM/IDS of the VQGAN's reconstructions of clean `faces` (uint8, N x 3 x S x S), and its code usage."
+    dev = next(vq.parameters()).device
+    recs, codes = [], []
+    for i in range(0, len(faces), batch):
+        x = _f(faces[i:i + batch]).to(dev)
+        rec, _, st = vq(x)
+        recs.append(torch.from_numpy(to_uint8(rec.float().clamp(-1, 1))).permute(0, 3, 1, 2)); codes.append(st["indices"].flatten().cpu())
+    out, codes = torch.cat(recs), torch.cat(codes)
+    gt_np, out_np = faces.permute(0, 2, 3, 1).numpy(), out.permute(0, 2, 3, 1).numpy()
+    p = torch.bincount(codes, minlength=vq.quantize.codebook_size).double() / len(codes)
+    res = {"psnr": float(np.mean([psnr(g, o) for g, o in zip(gt_np, out_np)])),
+           "ssim": float(np.mean([ssim(g, o) for g, o in zip(gt_np, out_np)])),
+           "codes_used": float((p > 0).double().mean()), "perplexity": float(torch.exp(-(p[p > 0] * p[p > 0].log()).sum()))}
+    if arcface is not None:
+        emb = lambda u8: torch.cat([arcface(_f(u8[i:i + 64]).to(dev)).cpu() for i in range(0, len(u8), 64)])
+        res["ids_arcface"] = float(ids_deg(emb(out), emb(faces))[0].mean())
+    if dlib is not None:
+        a, b = dlib.embed(_f(out)), dlib.embed(_f(faces))
+        res["ids_dlib"] = float(((a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)).mean())
+    return res
 
 # %% ../nbs/10_evaluate.ipynb #d0f2e8fe
 def evaluate_methods(methods: list[Method], dataset_manifest: str | Path, split: str = "test", seed: int = 2022,

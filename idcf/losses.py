@@ -13,8 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 
 # %% auto #0
-__all__ = ['BACKBONE_FILES', 'PERCEPTUAL_CHOICES', 'backbone_unavailable', 'make_lpips', 'PerceptualLoss', 'fake_backbone_cache',
-           'd_hinge_loss', 'g_hinge_loss', 'adaptive_gan_weight', 'code_ce_loss', 'latent_l2_loss']
+__all__ = ['BACKBONE_FILES', 'PERCEPTUAL_CHOICES', 'backbone_unavailable', 'make_lpips', 'PerceptualLoss', 'frequency_loss',
+           'feature_matching_loss', 'fake_backbone_cache', 'd_hinge_loss', 'g_hinge_loss', 'adaptive_gan_weight',
+           'code_ce_loss', 'latent_l2_loss']
 
 # %% ../nbs/07_losses.ipynb #83822aac
 BACKBONE_FILES = {"vgg": ("vgg16-397923af.pth", "https://download.pytorch.org/models/vgg16-397923af.pth"),
@@ -60,6 +61,17 @@ class PerceptualLoss(nn.Module):
             from pytorch_msssim import ssim
             return 1 - ssim((x.float() + 1) / 2, (y.float() + 1) / 2, data_range=1.0, size_average=True)
         return self.net(x.float(), y.float(), normalize=False).mean()
+
+# %% ../nbs/07_losses.ipynb #1c9a43ac
+def frequency_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    "Mean absolute difference of the orthonormal 2-D spectra of `x` and `y` (B, C, H, W)."
+    fx, fy = torch.fft.rfft2(x.float(), norm="ortho"), torch.fft.rfft2(y.float(), norm="ortho")
+    return (fx - fy).abs().mean()
+
+def feature_matching_loss(fake: list[torch.Tensor], real: list[torch.Tensor]) -> torch.Tensor:
+    "Mean over layers of the L1 distance between discriminator activations (targets detached)."
+    if len(fake) != len(real) or not fake: raise ValueError(f"feature_matching_loss: got {len(fake)} and {len(real)} layers")
+    return sum((f.float() - r.detach().float()).abs().mean() for f, r in zip(fake, real)) / len(fake)
 
 # %% ../nbs/07_losses.ipynb #079517d9
 def fake_backbone_cache(folder: str | os.PathLike, net: str = "vgg") -> Path:

@@ -28,12 +28,12 @@ from tqdm.auto import tqdm
 
 from .core import (get_device, autocast_dtype, seed_everything, results_root, locked, atomic_torch_save, atomic_write_text,
                        atomic_write_json, write_run_record, sha256_file, in_test)
-from .vqgan import CodeFormerConfig, VQAutoEncoder, VQGANDiscriminator
+from .vqgan import CodeFormerConfig, VQAutoEncoder, VQGANDiscriminator, QUANTIZERS
 from .codeformer import CodeFormer
-from .checkpoint import load_weights, save_weights, read_state_dict, CheckpointError
+from .checkpoint import load_weights, save_weights, read_state_dict, CheckpointError, checkpoint_config
 from .degrade import sample_params, degrade_torch
 from .losses import (PerceptualLoss, PERCEPTUAL_CHOICES, d_hinge_loss, g_hinge_loss, adaptive_gan_weight,
-                         code_ce_loss, latent_l2_loss)
+                         code_ce_loss, latent_l2_loss, frequency_loss, feature_matching_loss)
 from .identity import load_identity_net, identity_loss, cosine
 from .datasets import BuildConfig, build_identity_dataset, load_faces, read_manifest
 
@@ -55,6 +55,9 @@ class TrainConfig:
     tau: float = 1.0                 # softmax temperature of the differentiable lookup
     ids_reach_encoder: bool = False  # Stage III: let L_ids (only) also train encoder + transformer
     perceptual: str = "lpips-vgg"    # 'lpips-vgg' (published), 'ssim' (explicit substitute) or 'none'
+    quantizer: str | None = None     # Stage I lookup, 'nearest' or 'cosine' (None: the preset's architecture)
+    w_fft: float | None = None       # Stage I/III frequency loss (None: the preset's value, 0 if it has none)
+    w_fm: float | None = None        # Stage I/III discriminator feature matching, once the GAN is on (likewise)
     identity_net: str = "mobilefacenet"
     identity_path: str = ""
     iters: int = 0
@@ -105,6 +108,12 @@ TRAIN_PRESETS = {
         s2=dict(iters=400, batch=8, lr=2e-4, schedule="multistep", milestones=(0.8, 0.9), ema=0.99),
         s3=dict(iters=300, batch=8, lr=1e-4, lr_end=2e-5, schedule="cosine", ema=0.99, w_gan=0.1),
         common=dict(ckpt_every=100, log_every=10, val_every=200, val_size=32)),
+    "cpu128long": dict(arch="mini128cos", data_size=128,
+        s1=dict(iters=24_000, batch=8, lr=2e-4, lr_end=2e-5, schedule="cosine", ema=0.999, w_gan=0.1, disc_start=12_000,
+                code_restart=200, w_fft=1.0, w_fm=1.0),
+        s2=dict(iters=6_000, batch=8, lr=2e-4, schedule="multistep", milestones=(0.8, 0.9), ema=0.995),
+        s3=dict(iters=3_000, batch=8, lr=1e-4, lr_end=2e-5, schedule="cosine", ema=0.995, w_gan=0.1, w_fft=1.0, w_fm=1.0),
+        common=dict(ckpt_every=100, log_every=20, val_every=500, val_size=64)),
     "smoke": dict(arch="smoke", data_size=64,
         s1=dict(iters=8, batch=4, lr=1e-3, lr_end=1e-4, schedule="cosine", ema=0.9, w_gan=0.8, disc_start=4, code_restart=2),
         s2=dict(iters=8, batch=4, lr=1e-3, schedule="multistep", milestones=(0.5, 0.75), ema=0.9),
@@ -134,6 +143,7 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
         _fail("lambda_ids", "Stage I trains the VQGAN autoencoder; the paper adds L_ids in Stages II and III only")
     if cfg.lookup not in ("st", "soft"): _fail("lookup", f"{cfg.lookup!r}: expected 'st' or 'soft' (the hard lookup has no gradient)")
     if cfg.tau <= 0: _fail("tau", f"{cfg.tau} must be > 0")
+    if cfg.quantizer is not None and cfg.quantizer not in QUANTIZERS: _fail("quantizer", f"{cfg.quantizer!r}: expected one of {QUANTIZERS}")
     if cfg.perceptual not in PERCEPTUAL_CHOICES: _fail("perceptual", f"{cfg.perceptual!r}: expected one of {PERCEPTUAL_CHOICES}")
     if cfg.precision not in ("fp32", "bf16"): _fail("precision", f"{cfg.precision!r}: expected 'fp32' or 'bf16'")
     if cfg.degradation not in ("large", "small"): _fail("degradation", f"{cfg.degradation!r}: expected 'large' or 'small'")
@@ -141,10 +151,13 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
     p = TRAIN_PRESETS[cfg.preset]
     for k, v in {**p["common"], **p[f"s{cfg.stage}"]}.items():
         cur = getattr(cfg, k)
-        if cur in (0, 0.0, "", (), -1, -1.0): setattr(cfg, k, type(cur)(v) if not isinstance(v, tuple) else v)
+        if cur is None or cur in (0, 0.0, "", (), -1, -1.0): setattr(cfg, k, type(cur)(v) if not isinstance(v, tuple) else v)
     if cfg.lr_end < 0: cfg.lr_end = cfg.lr
     if cfg.w_gan < 0: cfg.w_gan = 0.0
     if cfg.code_restart < 0: cfg.code_restart = 0
+    for k in ("w_fft", "w_fm"):
+        if getattr(cfg, k) is None: setattr(cfg, k, 0.0)
+        if getattr(cfg, k) < 0: _fail(k, f"{getattr(cfg, k)} must be ≥ 0")
     for k in ("iters", "batch", "ckpt_every", "log_every", "val_every"):
         if getattr(cfg, k) <= 0: _fail(k, f"{getattr(cfg, k)} must be > 0")
     if cfg.lr <= 0: _fail("lr", f"{cfg.lr} must be > 0")
@@ -158,7 +171,9 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
     return cfg
 
 def arch_config(cfg: TrainConfig) -> CodeFormerConfig:
-    return CodeFormerConfig.preset(TRAIN_PRESETS[cfg.preset]["arch"])
+    "The preset's architecture, with `cfg.quantizer` when given."
+    arch = CodeFormerConfig.preset(TRAIN_PRESETS[cfg.preset]["arch"])
+    return dataclasses.replace(arch, quantizer=cfg.quantizer) if cfg.quantizer else arch
 
 def default_checkpoint(stage: int, preset: str, lambda_ids: float, seed: int) -> Path:
     "Final EMA weights of the run that `stage`/`preset`/`λ`/`seed` names."
@@ -233,6 +248,10 @@ def build_networks(cfg: TrainConfig, device: torch.device) -> dict:
     if cfg.stage == 1:
         model = VQAutoEncoder(arch)
     else:
+        stored = checkpoint_config(cfg.vqgan_ckpt, default=TRAIN_PRESETS[cfg.preset]["arch"]).quantizer
+        if stored != arch.quantizer:
+            raise CheckpointError(f"vqgan_ckpt {cfg.vqgan_ckpt}: trained with quantizer={stored!r}, but preset {cfg.preset!r} "
+                                  f"builds quantizer={arch.quantizer!r}; pass quantizer={stored!r} or the matching Stage I")
         model = CodeFormer(arch)
         if cfg.stage == 2:
             rep = load_weights(model, cfg.vqgan_ckpt, strict=False)     # the VQGAN part of CodeFormer
@@ -266,22 +285,33 @@ def _hq_codes(nets, hq):
         _, _, st = nets["hq_vqgan"].quantize(z)
         return st["indices"], nets["hq_vqgan"].quantize.lookup(st["indices"])
 
+def _image_losses(cfg, L: Losses, out, hq) -> tuple[torch.Tensor, dict]:
+    "w_l1·L1 + w_perceptual·perceptual + w_fft·frequency: the reconstruction loss that the adaptive GAN weight balances."
+    l1, perc = (out - hq).abs().mean(), L.perc(out, hq)
+    fft = frequency_loss(out, hq) if cfg.w_fft > 0 else out.new_zeros(())
+    return cfg.w_l1 * l1 + cfg.w_perceptual * perc + cfg.w_fft * fft, {"l1": l1, "perceptual": perc, "fft": fft}
+
+def _gan_terms(cfg, disc, out, hq) -> tuple[torch.Tensor, torch.Tensor]:
+    "Generator hinge loss and (when w_fm > 0) discriminator feature matching against the real faces."
+    if cfg.w_fm <= 0: return g_hinge_loss(disc(out)), out.new_zeros(())
+    fake = disc.features(out)
+    with torch.no_grad(): real = disc.features(hq)
+    return g_hinge_loss(fake[-1]), feature_matching_loss(fake[:-1], real[:-1])
+
 def step_stage1(cfg, nets, L: Losses, hq, it):
     m, disc = nets["model"], nets["disc"]
     z = m.encoder(hq)
     z_q, cb_loss, st = m.quantize(z)
     rec = m.generator(z_q)
     nets["_last_codes"] = (st["indices"].detach(), z.detach())
-    l1 = (rec - hq).abs().mean()
-    perc = L.perc(rec, hq)
-    rec_loss = cfg.w_l1 * l1 + cfg.w_perceptual * perc
-    logs = {"l1": l1, "perceptual": perc, "codebook": cb_loss, "perplexity": st["perplexity"]}
+    rec_loss, logs = _image_losses(cfg, L, rec, hq)
+    logs.update(codebook=cb_loss, perplexity=st["perplexity"])
     total = rec_loss + cfg.w_codebook * cb_loss
     if it >= cfg.disc_start:
-        g_gan = g_hinge_loss(disc(rec))
+        g_gan, fm = _gan_terms(cfg, disc, rec, hq)
         wgt = adaptive_gan_weight(rec_loss, g_gan, m.generator.blocks[-1].weight, cfg.w_gan)
-        total = total + wgt * g_gan
-        logs.update(g_gan=g_gan, gan_weight=wgt)
+        total = total + wgt * g_gan + cfg.w_fm * fm
+        logs.update(g_gan=g_gan, gan_weight=wgt, fm=fm)
     return total, logs, rec
 
 def step_stage2(cfg, nets, L: Losses, hq, lq, it):
@@ -311,12 +341,11 @@ def step_stage3(cfg, nets, L: Losses, hq, lq, it, w, image_losses):
     if not image_losses: return total, logs, None
     z = model.lookup_latent(logits, "hard").to(lq_feat.dtype).detach()          # published: detach_16
     out = model.decode(z, enc, w=w, detach_enc=True)
-    l1, perc = (out - hq).abs().mean(), L.perc(out, hq)
-    rec_loss = cfg.w_l1 * l1 + cfg.w_perceptual * perc
-    g_gan = g_hinge_loss(disc(out))
+    rec_loss, img_logs = _image_losses(cfg, L, out, hq)
+    g_gan, fm = _gan_terms(cfg, disc, out, hq)
     wgt = adaptive_gan_weight(rec_loss, g_gan, out, cfg.w_gan, max_weight=1.0)   # generator frozen: weigh at the output
-    total = total + rec_loss + wgt * g_gan
-    logs.update(l1=l1, perceptual=perc, g_gan=g_gan, gan_weight=wgt)
+    total = total + rec_loss + wgt * g_gan + cfg.w_fm * fm
+    logs.update(img_logs, g_gan=g_gan, gan_weight=wgt, fm=fm)
     if cfg.lambda_ids > 0:
         with torch.no_grad(): gt_emb = L.idnet(hq)
         out_ids = out
@@ -436,7 +465,7 @@ def _dist_info():
 def _training_faces(cfg: TrainConfig, device) -> tuple[torch.Tensor, torch.Tensor, Path]:
     if cfg.data: manifest = Path(cfg.data)
     elif cfg.preset == "smoke": manifest = build_identity_dataset(SMOKE_DATA, progress=False)
-    elif cfg.preset in ("mini128", "cpu128"): manifest = build_identity_dataset(BuildConfig(size=128, seed=0))
+    elif TRAIN_PRESETS[cfg.preset]["data_size"] == 128: manifest = build_identity_dataset(BuildConfig(size=128, seed=0))
     else: _fail("data", "preset 'paper512' trains on FFHQ: pass data=<manifest from idcf.datasets.index_folder(<FFHQ folder>, 512)>")
     if not manifest.is_file(): _fail("data", f"manifest {manifest} not found")
     train_faces, _ = load_faces(manifest, "train")
@@ -539,9 +568,9 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
 
 def _fill_fields(row: dict, cfg: TrainConfig) -> dict:
     "Every row carries the same columns, so the CSV header fits all rows of a stage."
-    cols = {1: ["l1", "perceptual", "codebook", "perplexity", "codes_restarted", "g_gan", "gan_weight", "d_loss"],
+    cols = {1: ["l1", "perceptual", "fft", "codebook", "perplexity", "codes_restarted", "g_gan", "gan_weight", "fm", "d_loss"],
             2: ["ce", "latent", "code_acc", "ids_loss"],
-            3: ["ce", "latent", "w", "l1", "perceptual", "g_gan", "gan_weight", "ids_loss", "d_loss"]}[cfg.stage]
+            3: ["ce", "latent", "w", "l1", "perceptual", "fft", "g_gan", "gan_weight", "fm", "ids_loss", "d_loss"]}[cfg.stage]
     base = ["iter", "time_s", "lr", "loss"] + cols + ["grad_norm", "val_psnr", "val_ids"]
     return {k: row.get(k) for k in base}
 

@@ -18,9 +18,9 @@ from torch import nn
 from .core import shared_root
 
 # %% auto #0
-__all__ = ['PRESETS', 'CodeFormerConfig', 'normalize', 'ResBlock', 'AttnBlock', 'Downsample', 'Upsample', 'Encoder', 'Generator',
-           'VectorQuantizer', 'VQAutoEncoder', 'VQGANDiscriminator', 'reference_dir', 'load_conformance', 'layout',
-           'layout_diff']
+__all__ = ['QUANTIZERS', 'PRESETS', 'CodeFormerConfig', 'normalize', 'ResBlock', 'AttnBlock', 'Downsample', 'Upsample', 'Encoder',
+           'Generator', 'VectorQuantizer', 'VQAutoEncoder', 'VQGANDiscriminator', 'reference_dir', 'load_conformance',
+           'layout', 'layout_diff']
 
 # %% ../nbs/01_vqgan.ipynb #cfbe3f67
 @dataclass
@@ -34,6 +34,7 @@ class CodeFormerConfig:
     codebook_size: int = 1024
     emb_dim: int = 256                   # codebook vector size = latent channels
     beta: float = 0.25                   # commitment weight of the codebook loss
+    quantizer: str = "nearest"           # 'nearest' (published) or 'cosine' (l2-normalised codes and latents)
     norm_groups: int = 32                # GroupNorm groups (reduced to gcd with the channel count)
     dim_embd: int = 512                  # transformer width
     n_head: int = 8
@@ -46,6 +47,8 @@ class CodeFormerConfig:
     def __post_init__(self):
         self.ch_mult, self.attn_resolutions = tuple(self.ch_mult), tuple(int(r) for r in self.attn_resolutions)
         self.connect_list = tuple(int(r) for r in self.connect_list)
+        if self.quantizer not in QUANTIZERS:
+            raise ValueError(f"quantizer={self.quantizer!r}: expected one of {QUANTIZERS}")
         n_down = len(self.ch_mult) - 1
         if self.img_size % 2**n_down:
             raise ValueError(f"img_size={self.img_size}: must be divisible by 2**(len(ch_mult)-1) = {2**n_down}")
@@ -73,16 +76,22 @@ class CodeFormerConfig:
 
     @classmethod
     def preset(cls, name: str) -> "CodeFormerConfig":
-        "Named configurations: 'paper512' (published), 'mini128' (trained here), 'smoke' (CPU tests)."
+        "Named configurations: 'paper512' (published), 'mini128'/'mini128cos' (trained here), 'smoke' (CPU tests)."
         if name not in PRESETS:
             raise ValueError(f"preset={name!r}: expected one of {sorted(PRESETS)}")
         return cls(**PRESETS[name])
 
+QUANTIZERS = ("nearest", "cosine")
+
+# %% ../nbs/01_vqgan.ipynb #aa442ce9
 PRESETS = {
     "paper512": {},
     "mini128": dict(img_size=128, nf=16, ch_mult=(1, 2, 4, 4), attn_resolutions=(16,), codebook_size=512,
                     emb_dim=64, dim_embd=192, n_head=8, n_layers=4, dim_mlp=384, connect_list=(32, 64),
                     disc_ndf=32, disc_layers=3),
+    "mini128cos": dict(img_size=128, nf=16, ch_mult=(1, 2, 4, 4), attn_resolutions=(16,), codebook_size=512,
+                       emb_dim=64, dim_embd=192, n_head=8, n_layers=4, dim_mlp=384, connect_list=(32, 64),
+                       disc_ndf=32, disc_layers=3, quantizer="cosine"),
     "smoke": dict(img_size=64, nf=8, ch_mult=(1, 2, 2, 4), attn_resolutions=(8,), codebook_size=64,
                   emb_dim=16, dim_embd=32, n_head=4, n_layers=2, dim_mlp=64, connect_list=(16, 32),
                   disc_ndf=8, disc_layers=3),
@@ -198,24 +207,32 @@ class Generator(nn.Module):
 
 # %% ../nbs/01_vqgan.ipynb #79338c8c
 class VectorQuantizer(nn.Module):
-    "Codebook `embedding` (codebook_size x emb_dim) with nearest-neighbour quantisation."
-    def __init__(self, codebook_size: int, emb_dim: int, beta: float = 0.25):
+    "Codebook `embedding` (codebook_size x emb_dim): nearest-neighbour ('nearest') or l2-normalised ('cosine') lookup."
+    def __init__(self, codebook_size: int, emb_dim: int, beta: float = 0.25, kind: str = "nearest"):
         super().__init__()
-        self.codebook_size, self.emb_dim, self.beta = codebook_size, emb_dim, beta
+        if kind not in QUANTIZERS: raise ValueError(f"quantizer={kind!r}: expected one of {QUANTIZERS}")
+        self.codebook_size, self.emb_dim, self.beta, self.kind = codebook_size, emb_dim, beta, kind
         self.embedding = nn.Embedding(codebook_size, emb_dim)
         nn.init.uniform_(self.embedding.weight, -1.0 / codebook_size, 1.0 / codebook_size)
 
-    def distances(self, z: torch.Tensor) -> torch.Tensor:
-        "Squared distances (B*H*W, codebook_size) between latent vectors and codes."
-        zf = z.permute(0, 2, 3, 1).reshape(-1, self.emb_dim)
+    @property
+    def codebook(self) -> torch.Tensor:
+        "The code vectors a lookup returns (unit length for 'cosine')."
         w = self.embedding.weight
+        return F.normalize(w, dim=1) if self.kind == "cosine" else w
+
+    def distances(self, z: torch.Tensor) -> torch.Tensor:
+        "Squared distances (B*H*W, codebook_size) between (normalised, for 'cosine') latent vectors and codes."
+        zf = z.permute(0, 2, 3, 1).reshape(-1, self.emb_dim)
+        if self.kind == "cosine": zf = F.normalize(zf, dim=1)
+        w = self.codebook
         return zf.pow(2).sum(1, keepdim=True) + w.pow(2).sum(1) - 2 * zf @ w.t()
 
     def forward(self, z: torch.Tensor):
         "Quantise `z` (B, C, H, W): returns (z_q with straight-through gradient, loss, stats)."
         b, _, h, w = z.shape
-        d = self.distances(z)
-        idx = d.argmin(1)
+        idx = self.distances(z).argmin(1)
+        if self.kind == "cosine": z = F.normalize(z, dim=1)
         z_q = self.lookup(idx.view(b, h, w)).to(z.dtype)
         loss = (z_q.detach() - z).pow(2).mean() + self.beta * (z_q - z.detach()).pow(2).mean()
         z_q = z + (z_q - z).detach()
@@ -225,7 +242,7 @@ class VectorQuantizer(nn.Module):
 
     def lookup(self, indices: torch.Tensor) -> torch.Tensor:
         "Codebook vectors for integer `indices` (B, H, W) as a latent (B, C, H, W)."
-        return self.embedding(indices).permute(0, 3, 1, 2).contiguous()
+        return F.embedding(indices, self.codebook).permute(0, 3, 1, 2).contiguous()
 
 # %% ../nbs/01_vqgan.ipynb #46398785
 class VQAutoEncoder(nn.Module):
@@ -234,7 +251,7 @@ class VQAutoEncoder(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.encoder = Encoder(cfg)
-        self.quantize = VectorQuantizer(cfg.codebook_size, cfg.emb_dim, cfg.beta)
+        self.quantize = VectorQuantizer(cfg.codebook_size, cfg.emb_dim, cfg.beta, cfg.quantizer)
         self.generator = Generator(cfg)
 
     def forward(self, x: torch.Tensor):
@@ -261,6 +278,14 @@ class VQGANDiscriminator(nn.Module):
         return cls(3, cfg.disc_ndf, cfg.disc_layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor: return self.main(x)
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        "The activation after each LeakyReLU, then the logits (last entry), for feature matching."
+        out = []
+        for layer in self.main:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU): out.append(x)
+        return out + [x]
 
 # %% ../nbs/01_vqgan.ipynb #f41bf4b4
 def reference_dir():
