@@ -9,7 +9,7 @@ STAMP := $(VENV)/.idcf-installed
 TEST_OUT ?= $(CURDIR)/.test-out
 NO_DEPS := $(shell sed -n 's/^no_deps_requirements *= *//p' settings.ini)
 
-.PHONY: venv test demo lab lock clean-test data train-cpu table1 bench
+.PHONY: venv test demo lab lock clean-test data train-cpu train-long carry table1 bench
 
 venv: $(STAMP)
 
@@ -63,6 +63,18 @@ train-cpu: venv
 	for l in 0.0 0.1; do $(PM) nbs/train_stage3.ipynb -p preset cpu128 -p lambda_ids $$l -p perceptual ssim || exit 1; done
 	$(BIN)/idcf ship --preset cpu128
 	for l in $(SWEEP); do $(PM) nbs/train_stage2.ipynb -p preset cpu128 -p lambda_ids $$l || exit 1; done
+
+# The long CPU schedule (preset cpu128long: cosine codes, frequency loss, feature matching; many hours, several
+# sessions). Each call resumes: from the run's ckpt/latest.pt, or on a fresh machine from the carried state
+# results/checkpoints/stage1-cpu128long-lambda0-seed0.resume.safetensors. `make carry` writes that state (commit it).
+LONG_STAGE1 := results/runs/stage1-cpu128long-lambda0-seed0
+train-long: venv
+	$(PM) nbs/train_stage1.ipynb -p preset cpu128long -p perceptual ssim
+	$(PM) nbs/stage1_progress.ipynb $(LONG_STAGE1)/stage1_progress.ipynb
+
+carry: venv
+	$(BIN)/python -c "from idcf.train import save_carry, carry_path; print(save_carry('$(LONG_STAGE1)/ckpt/latest.pt', carry_path('$(LONG_STAGE1)')))"
+	$(PM) nbs/stage1_progress.ipynb $(LONG_STAGE1)/stage1_progress.ipynb
 
 # Evaluation, Table 1, figures and the paper from the checkpoints present.
 table1: venv

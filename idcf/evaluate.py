@@ -22,9 +22,10 @@ from .datasets import read_manifest, build_test_set, check_test_set, load_faces
 from .identity import load_identity_net, ids_deg, DlibJudge, gallery_verification, per_probe_verification
 from .imageio import read_image, write_image
 from .metrics import psnr, ssim, to_uint8, LPIPSMetric, FIDMetric, try_metric
+from .niqe import niqe_faces
 
 # %% auto #0
-__all__ = ['CEILING', 'UNAVAILABLE', 'Method', 'default_methods', 'prepare_testset', 'Scorer', 'restore_testset',
+__all__ = ['CEILING', 'UNAVAILABLE', 'METRICS', 'Method', 'default_methods', 'prepare_testset', 'Scorer', 'restore_testset',
            'reconstruction_scores', 'evaluate_methods', 'run_status', 'smoke_evaluation', 'load_results']
 
 # %% ../nbs/10_evaluate.ipynb #6b9292f0
@@ -95,11 +96,12 @@ def prepare_testset(dataset_manifest: str | Path, split: str = "test", seed: int
 
 # %% ../nbs/10_evaluate.ipynb #12a0bbe1
 UNAVAILABLE = "unavailable"
+METRICS = ("psnr", "ssim", "lpips", "niqe", "ids", "dlib", "verification", "fid")   # everything Table 1 can report
 
 class Scorer:
     "Networks and gallery shared by all methods of one evaluation."
     def __init__(self, test_manifest: Path, dataset_manifest: Path, device="cpu", identity_net: str = "mobilefacenet",
-                 identity_path: str | None = None, metrics=("psnr", "ssim", "lpips", "ids", "dlib", "verification", "fid")):
+                 identity_path: str | None = None, metrics=METRICS):
         self.device, self.metrics = get_device(device), set(metrics)
         self.rows = read_manifest(test_manifest)
         root = test_manifest.parent
@@ -135,6 +137,7 @@ class Scorer:
         gt_np, out_np = self.hq.permute(0, 2, 3, 1).numpy(), restored.permute(0, 2, 3, 1).numpy()
         if "psnr" in self.metrics: df["psnr"] = [psnr(g, o) for g, o in zip(gt_np, out_np)]
         if "ssim" in self.metrics: df["ssim"] = [ssim(g, o) for g, o in zip(gt_np, out_np)]
+        if "niqe" in self.metrics: df["niqe"] = niqe_faces(out_np)      # no reference: the output alone
         if "lpips" in self.metrics:
             df["lpips_alex"] = (np.concatenate([self.lpips(_f(self.hq[i:i + 32]), _f(restored[i:i + 32])) for i in range(0, len(restored), 32)])
                                 if self.lpips else UNAVAILABLE)
@@ -224,7 +227,7 @@ def reconstruction_scores(vq: torch.nn.Module, faces: torch.Tensor, arcface=None
 # %% ../nbs/10_evaluate.ipynb #d0f2e8fe
 def evaluate_methods(methods: list[Method], dataset_manifest: str | Path, split: str = "test", seed: int = 2022,
                      ranges: str = "large", limit: int | None = None, expected_sha256: str | None = None,
-                     device="auto", metrics=("psnr", "ssim", "lpips", "ids", "dlib", "verification", "fid"),
+                     device="auto", metrics=METRICS,
                      identity_net: str = "mobilefacenet", identity_path: str | None = None, record: dict | None = None) -> Path:
     "Score every method on the seeded test set; writes results/eval/<testset>/<method>.csv, .json and run.json; returns that folder."
     with locked(results_root() / "eval" / ".lock"):   # one evaluation at a time per results folder

@@ -28,6 +28,7 @@ __all__ = ['COLUMNS', 'SEED_PAPER', 'MAIN', 'BASE', 'OURS', 'PLACEHOLDER', 'HAND
 # %% ../nbs/11_report.ipynb #1f2f43f6
 COLUMNS = [  # (csv column or set metric, header, better, per-image?)
     ("lpips_alex", "LPIPS↓", -1, True), ("psnr", "PSNR↑", 1, True), ("ssim", "SSIM↑", 1, True),
+    ("niqe", "NIQE↓ (512 px)", -1, True),
     ("ids_arcface", "IDS↑ (ArcFace)", 1, True), ("deg_arcface", "Deg↓ (ArcFace)", -1, True),
     ("ids_dlib", "IDS↑ (dlib)", 1, True),
     ("verif_margin_arcface", "Verif. margin↑ (ArcFace)", 1, True), ("verif_margin_dlib", "Verif. margin↑ (dlib)", 1, True),
@@ -74,7 +75,7 @@ def summarise(results: dict, n_boot: int = 10_000, seed: int = 0) -> pd.DataFram
 
 def _fmt(v, lo=None, hi=None, metric=""):
     if v is None or (isinstance(v, float) and math.isnan(v)): return "–"
-    digits = 2 if metric in ("psnr", "deg_arcface", "fid") else 3
+    digits = 2 if metric in ("psnr", "deg_arcface", "fid", "niqe") else 3
     s = f"{v:+.{digits}f}" if lo is not None and isinstance(lo, str) else f"{v:.{digits}f}"
     if lo is None or (isinstance(lo, float) and math.isnan(lo)): return s
     return f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"

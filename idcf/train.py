@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .core import (get_device, autocast_dtype, seed_everything, results_root, locked, atomic_torch_save, atomic_write_text,
+from .core import (get_device, autocast_dtype, seed_everything, results_root, locked, atomic_torch_save, atomic_write_text, atomic_path,
                        atomic_write_json, write_run_record, sha256_file, in_test)
 from .vqgan import CodeFormerConfig, VQAutoEncoder, VQGANDiscriminator, QUANTIZERS
 from .codeformer import CodeFormer
@@ -38,16 +38,17 @@ from .identity import load_identity_net, identity_loss, cosine
 from .datasets import BuildConfig, build_identity_dataset, load_faces, read_manifest
 
 # %% auto #0
-__all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'TRANSFORMER_PARTS', 'TrainConfig', 'run_name', 'run_dir', 'resolve', 'arch_config',
-           'default_checkpoint', 'lr_factor', 'ema_update', 'stage3_phase', 'FaceBatcher', 'fixed_val_set',
-           'trainable_names', 'build_networks', 'Losses', 'step_stage1', 'step_stage2', 'step_stage3', 'CodeRestarter',
-           'save_state', 'load_state', 'MetricsLog', 'validate', 'TrainingDiverged', 'average_gradients', 'train',
-           'finish_run', 'resolve_preset', 'notebook_config', 'plot_metrics', 'ensure_checkpoints', 'main']
+__all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'TRANSFORMER_PARTS', 'CARRY_DTYPES', 'TrainConfig', 'run_name', 'run_dir', 'resolve',
+           'arch_config', 'default_checkpoint', 'lr_factor', 'ema_update', 'stage3_phase', 'FaceBatcher',
+           'fixed_val_set', 'trainable_names', 'build_networks', 'Losses', 'step_stage1', 'step_stage2', 'step_stage3',
+           'CodeRestarter', 'save_state', 'load_state', 'MetricsLog', 'validate', 'carry_path', 'save_carry',
+           'load_carry', 'TrainingDiverged', 'average_gradients', 'train', 'finish_run', 'resolve_preset',
+           'notebook_config', 'plot_metrics', 'ensure_checkpoints', 'main']
 
 # %% ../nbs/08_train.ipynb #c3ae4ed1
 @dataclass
 class TrainConfig:
-    "Everything a training run depends on (zeros and empty strings are filled from the preset)."
+    "Everything a training run depends on; None means 'the preset's value' (0 is always an explicit 0)."
     stage: int = 2
     preset: str = "mini128"
     lambda_ids: float = 0.0          # weight of L_ids (0 = the CodeFormer baseline; the paper uses 0.1)
@@ -60,22 +61,22 @@ class TrainConfig:
     w_fm: float | None = None        # Stage I/III discriminator feature matching, once the GAN is on (likewise)
     identity_net: str = "mobilefacenet"
     identity_path: str = ""
-    iters: int = 0
-    batch: int = 0                   # per process
-    lr: float = 0.0
-    lr_end: float = -1.0             # cosine schedules end here (-1: preset)
-    schedule: str = ""               # 'cosine' or 'multistep'
-    milestones: tuple = ()           # multistep: fractions of iters where the lr halves
-    ema: float = 0.0
+    iters: int | None = None
+    batch: int | None = None         # per process
+    lr: float | None = None
+    lr_end: float | None = None      # cosine schedules end here (None: the preset's, else lr)
+    schedule: str | None = None      # 'cosine' or 'multistep'
+    milestones: tuple | None = None  # multistep: fractions of iters where the lr halves
+    ema: float | None = None
     grad_clip: float = 1.0           # max gradient norm (0: off)
     w_l1: float = 1.0
     w_perceptual: float = 1.0
-    w_gan: float = -1.0              # Stage I 0.8, Stage III 0.1 (adaptive weight multiplier)
+    w_gan: float | None = None       # adaptive GAN weight multiplier (published: Stage I 0.8, Stage III 0.1)
     w_codebook: float = 1.0
     w_ce: float = 0.5
     w_latent: float = 1.0
-    disc_start: int = -1             # Stage I: iteration at which the GAN terms start
-    code_restart: int = -1           # Stage I: every N iterations, re-seed unused codes from encoder outputs (0: off, published)
+    disc_start: int | None = None    # Stage I: iteration at which the GAN terms start
+    code_restart: int | None = None  # Stage I: every N iterations, re-seed unused codes from encoder outputs (0: off, published)
     degradation: str = "large"       # Stage II ranges (Stage III follows the published alternation)
     data: str = ""                   # dataset manifest; '' = the aligned CelebA train split for the preset
     vqgan_ckpt: str = ""             # Stage II/III: the Stage I VQGAN (init and HQ code targets)
@@ -84,13 +85,13 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     precision: str = "fp32"          # 'fp32' or 'bf16' (autocast)
-    ckpt_every: int = 0
-    log_every: int = 0
-    val_every: int = 0
-    val_size: int = 0
+    ckpt_every: int | None = None
+    log_every: int | None = None
+    val_every: int | None = None
+    val_size: int | None = None      # validation faces (0: no validation)
     val_w: float = 0.5               # fidelity weight for Stage III validation
     resume: bool = True
-    threads: int = 0                 # CPU threads (0: torch default)
+    threads: int | None = None       # CPU threads (None: torch default)
 
 TRAIN_PRESETS = {
     "paper512": dict(arch="paper512", data_size=512,
@@ -150,17 +151,16 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
     if not isinstance(cfg.seed, int) or cfg.seed < 0: _fail("seed", f"{cfg.seed!r} must be an integer ≥ 0")
     p = TRAIN_PRESETS[cfg.preset]
     for k, v in {**p["common"], **p[f"s{cfg.stage}"]}.items():
-        cur = getattr(cfg, k)
-        if cur is None or cur in (0, 0.0, "", (), -1, -1.0): setattr(cfg, k, type(cur)(v) if not isinstance(v, tuple) else v)
-    if cfg.lr_end < 0: cfg.lr_end = cfg.lr
-    if cfg.w_gan < 0: cfg.w_gan = 0.0
-    if cfg.code_restart < 0: cfg.code_restart = 0
-    for k in ("w_fft", "w_fm"):
-        if getattr(cfg, k) is None: setattr(cfg, k, 0.0)
-        if getattr(cfg, k) < 0: _fail(k, f"{getattr(cfg, k)} must be ≥ 0")
+        if getattr(cfg, k) is None: setattr(cfg, k, v)
+    for k, v in {"lr_end": cfg.lr, "w_gan": 0.0, "code_restart": 0, "disc_start": 0, "w_fft": 0.0, "w_fm": 0.0, "milestones": ()}.items():
+        if getattr(cfg, k) is None: setattr(cfg, k, v)      # not in this preset's stage: off
+    cfg.milestones = tuple(cfg.milestones)
     for k in ("iters", "batch", "ckpt_every", "log_every", "val_every"):
-        if getattr(cfg, k) <= 0: _fail(k, f"{getattr(cfg, k)} must be > 0")
+        if not isinstance(getattr(cfg, k), int) or getattr(cfg, k) <= 0: _fail(k, f"{getattr(cfg, k)!r} must be an integer > 0")
+    for k in ("lr_end", "w_gan", "w_fft", "w_fm", "code_restart", "disc_start", "val_size", "grad_clip"):
+        if getattr(cfg, k) < 0: _fail(k, f"{getattr(cfg, k)!r} must be ≥ 0")
     if cfg.lr <= 0: _fail("lr", f"{cfg.lr} must be > 0")
+    if not 0 <= cfg.ema < 1: _fail("ema", f"{cfg.ema} must be in [0, 1)")
     if check_files and cfg.stage >= 2:
         if not cfg.vqgan_ckpt: cfg.vqgan_ckpt = str(default_checkpoint(1, cfg.preset, 0.0, cfg.seed))
         if cfg.stage == 3 and not cfg.init_ckpt: cfg.init_ckpt = str(default_checkpoint(2, cfg.preset, cfg.lambda_ids, cfg.seed))
@@ -396,8 +396,9 @@ def save_state(path: Path, it: int, nets: dict, opts: dict, batcher: FaceBatcher
     for k, o in opts.items(): st[f"opt_{k}"] = o.state_dict()
     atomic_torch_save(st, path)
 
-def load_state(path: Path, nets: dict, opts: dict, batcher: FaceBatcher, device) -> tuple[int, dict]:
-    st = torch.load(path, map_location=device, weights_only=True)
+def load_state(src: Path | dict, nets: dict, opts: dict, batcher: FaceBatcher, device) -> tuple[int, dict]:
+    "Restore a state saved by `save_state` (a path, or the dict `load_carry` returns); returns (iteration, extra)."
+    st = src if isinstance(src, dict) else torch.load(src, map_location=device, weights_only=True)
     for k, m in nets.items():
         if isinstance(m, nn.Module) and k != "hq_vqgan": m.load_state_dict(st[k])
     for k, o in opts.items(): o.load_state_dict(st[f"opt_{k}"])
@@ -431,7 +432,8 @@ class MetricsLog:
 
 @torch.no_grad()
 def validate(cfg, ema: nn.Module, val: tuple, idnet) -> dict:
-    "PSNR (dB, RGB in [0, 1]) and IDS of the EMA network on the fixed validation faces."
+    "PSNR (dB, RGB in [0, 1]) and IDS of the EMA network on the fixed validation faces (None without any)."
+    if val is None: return {"val_psnr": None, "val_ids": None}
     hq, lq = val
     outs = []
     for i in range(0, len(hq), 16):
@@ -444,6 +446,45 @@ def validate(cfg, ema: nn.Module, val: tuple, idnet) -> dict:
     res = {"val_psnr": (10 * torch.log10(1 / mse.clamp_min(1e-10))).mean().item()}
     res["val_ids"] = cosine(idnet(out), idnet(hq)).mean().item() if idnet is not None else None
     return res
+
+# %% ../nbs/08_train.ipynb #01cfe7dc
+CARRY_DTYPES = {"model": torch.float16, "ema": torch.float16, "disc": torch.float16, "opt_g": torch.bfloat16, "opt_d": torch.bfloat16}
+
+def carry_path(run: str | Path) -> Path:
+    "Where the carried state of run folder `run` lives: results/checkpoints/<run name>.resume.safetensors."
+    return results_root() / "checkpoints" / f"{Path(run).name}.resume.safetensors"
+
+def _pack(obj, key: str, tensors: dict, dtype):
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu()
+        tensors[key] = (t.to(dtype) if dtype is not None and t.is_floating_point() and t.numel() > 1 else t).contiguous()
+        return {"@tensor": key, "dtype": str(t.dtype).removeprefix("torch.")}
+    if isinstance(obj, dict): return {"@dict": [[k, _pack(v, f"{key}/{k}", tensors, dtype)] for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)): return [_pack(v, f"{key}/{i}", tensors, dtype) for i, v in enumerate(obj)]
+    return obj
+
+def _unpack(obj, tensors: dict):
+    if isinstance(obj, dict) and "@tensor" in obj: return tensors[obj["@tensor"]].to(getattr(torch, obj["dtype"]))
+    if isinstance(obj, dict) and "@dict" in obj: return {k: _unpack(v, tensors) for k, v in obj["@dict"]}
+    if isinstance(obj, list): return [_unpack(v, tensors) for v in obj]
+    return obj
+
+def save_carry(ck: str | Path, dst: str | Path) -> Path:
+    "Compact, git-friendly copy of the training state `ck` (a `latest.pt`): see above."
+    from safetensors.torch import save_file
+    st, tensors = torch.load(ck, map_location="cpu", weights_only=True), {}
+    skeleton = {k: _pack(v, k, tensors, CARRY_DTYPES.get(k)) for k, v in st.items()}
+    with atomic_path(dst) as tmp: save_file(tensors, str(tmp), metadata={"format": "idcf-carry", "state": json.dumps(skeleton)})
+    return Path(dst)
+
+def load_carry(path: str | Path) -> dict:
+    "The state dict `save_carry` wrote, tensors back in their original dtypes (dict keys keep their types)."
+    from safetensors import safe_open
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata() or {}
+        if meta.get("format") != "idcf-carry": raise CheckpointError(f"{path}: not a carried training state (format {meta.get('format')!r})")
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    return {k: _unpack(v, tensors) for k, v in json.loads(meta["state"]).items()}
 
 # %% ../nbs/08_train.ipynb #8c591937
 class TrainingDiverged(RuntimeError):
@@ -470,7 +511,7 @@ def _training_faces(cfg: TrainConfig, device) -> tuple[torch.Tensor, torch.Tenso
     if not manifest.is_file(): _fail("data", f"manifest {manifest} not found")
     train_faces, _ = load_faces(manifest, "train")
     try: val_faces, _ = load_faces(manifest, "val")
-    except ValueError: val_faces = train_faces[-cfg.val_size:]      # folders without identities: a held-back tail
+    except ValueError: val_faces = train_faces[len(train_faces) - cfg.val_size:]      # folders without identities: a held-back tail
     want = TRAIN_PRESETS[cfg.preset]["data_size"]
     if train_faces.shape[-1] != want: _fail("data", f"{manifest}: faces are {train_faces.shape[-1]} px, preset {cfg.preset!r} needs {want} px")
     return train_faces.to(device), val_faces[: cfg.val_size].to(device), manifest
@@ -487,7 +528,7 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
     if rank == 0: (out / "ckpt").mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
     faces, val_faces, manifest = _training_faces(cfg, device)
-    val = fixed_val_set(val_faces, cfg.val_size, ranges="large")
+    val = fixed_val_set(val_faces, cfg.val_size, ranges="large") if cfg.val_size else None
     nets = build_networks(cfg, device)
     L = Losses(cfg, device)
     dt = autocast_dtype(device, cfg.precision)
@@ -500,8 +541,10 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
     restarter = CodeRestarter(arch_config(cfg).codebook_size, cfg.code_restart if cfg.stage == 1 else 0, cfg.seed, device)
     start = 0
     log = MetricsLog(out / "metrics.csv")
-    if cfg.resume and ck.exists():
-        start, extra = load_state(ck, nets, opts, batcher, device)
+    carried = carry_path(out)
+    if cfg.resume and (ck.exists() or carried.exists()):
+        start, extra = load_state(ck if ck.exists() else load_carry(carried), nets, opts, batcher, device)
+        if not ck.exists() and rank == 0: print(f"no {ck}: resuming from the carried state {carried}")
         t_before = float(extra.get("elapsed_s", 0.0))
         if "code_counts" in extra: restarter.counts.copy_(extra["code_counts"])
         if rank == 0: log.truncate(start); print(f"resuming {out.name} from iteration {start}")
@@ -605,7 +648,7 @@ def notebook_config(stage: int, **params) -> TrainConfig:
     params["preset"] = resolve_preset(params.get("preset", "auto"))
     if in_test():
         print(f"nbdev_test: running the 'smoke' preset with perceptual='ssim' instead of {params['preset']!r}")
-        params.update(preset="smoke", perceptual="ssim", iters=0, batch=0, lr=0.0)
+        params.update(preset="smoke", perceptual="ssim", iters=None, batch=None, lr=None)
     return resolve(TrainConfig(stage=stage, **params))
 
 def plot_metrics(run: str | Path):
@@ -635,7 +678,8 @@ def ensure_checkpoints(preset: str = "smoke", lambdas=(0.0, 0.1), perceptual: st
 
 # %% ../nbs/08_train.ipynb #b23076d0
 def _parse_value(field: dataclasses.Field, s: str):
-    t = field.type if isinstance(field.type, str) else field.type.__name__
+    t = (field.type if isinstance(field.type, str) else field.type.__name__).replace(" | None", "")
+    if s.lower() == "none": return None
     if t == "bool": return s.lower() in ("1", "true", "yes")
     if t == "int": return int(s)
     if t == "float": return float(s)
