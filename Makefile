@@ -49,7 +49,7 @@ PAPERS ?=
 UPDATE_README ?= True
 PM := $(BIN)/papermill --log-output
 
-# Aligned CelebA identities (128 px) into the cache (~5 min on 2 CPU cores; resumable).
+# Aligned CelebA identities (128 px) into the cache (~8 min on 2 idle CPU cores; resumable).
 data: venv
 	$(BIN)/python -c "from idcf.datasets import *; print(build_identity_dataset(BuildConfig(size=128, seed=0)))"
 

@@ -24,7 +24,7 @@ def _restore_parser(sub):
     p = sub.add_parser("restore", help="restore the faces in photos", description="Detect, align, restore and paste back faces.")
     p.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
     p.add_argument("-o", "--output", required=True, help="output folder")
-    p.add_argument("--fidelity", "-w", type=float, default=0.5, help="0: quality (codebook) … 1: fidelity to the input (default 0.5)")
+    p.add_argument("--fidelity", "-w", type=float, default=0.5, help="weight in [0, 1]: 0 quality (codebook) … 1 fidelity to the input (default 0.5)")
     p.add_argument("--checkpoint", default=None, help=f"a checkpoint path, or one of {sorted(SHIPPED)} (default: id-codeformer)")
     p.add_argument("--aligned", action="store_true", help="inputs are already FFHQ-aligned square faces")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -57,7 +57,7 @@ def demo(out: Path | None = None, fidelity: float = 0.5) -> Path:
              read_image(out / "id-codeformer" / "crops" / f"t1_face{k}_restored.png").rgb] for k in range(n)]
     fig = grid_figure(rows, ["input (aligned)", "CodeFormer (λ=0)", "ID-CodeFormer (λ=0.1)"])
     side = save_fig(fig, "t1_side_by_side", out, pdf=False)[0]
-    full = np.concatenate([read_image(out / m / "t1.png").rgb for m in ("codeformer", "id-codeformer")], axis=1)
+    full = np.concatenate([read_image(reps[m]["photos"][0]["outputs"]["photo"]).rgb for m in ("codeformer", "id-codeformer")], axis=1)
     write_image(out / "t1_photos_codeformer_vs_id-codeformer.png", full)
     return side
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.cmd == "restore": return cmd_restore(a)
         if a.cmd == "demo":
             side = demo(Path(a.output) if a.output else None, a.fidelity)
-            print(f"restored photos: {side.parent}/codeformer/t1.png and {side.parent}/id-codeformer/t1.png")
+            print(f"restored photos: {side.parent}/codeformer/t1.jpg and {side.parent}/id-codeformer/t1.jpg")
             print(f"faces side by side: {side}")
             return 0
         if a.cmd == "ship":
@@ -90,6 +90,6 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if a.cmd == "export-onnx":
             p = export_onnx(resolve_checkpoint(a.checkpoint), a.output, a.fidelity); print(f"wrote {p}"); return 0
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, FileExistsError, ValueError) as err:
         print(f"idcf {a.cmd}: {err}", file=sys.stderr); return 2
     return 0

@@ -28,9 +28,10 @@ import torch
 
 # %% auto #0
 __all__ = ['get_device', 'autocast_dtype', 'seed_everything', 'repo_root', 'shared_root', 'data_root', 'results_root',
-           'cache_root', 'in_test', 'atomic_path', 'atomic_write_bytes', 'atomic_write_text', 'to_json',
+           'shipped_root', 'cache_root', 'in_test', 'atomic_path', 'atomic_write_bytes', 'atomic_write_text', 'to_json',
            'atomic_write_json', 'atomic_torch_save', 'locked', 'sha256_file', 'sha256_bytes', 'git_info',
-           'library_versions', 'hardware_info', 'command_line', 'run_record', 'write_run_record', 'measure']
+           'library_versions', 'hardware_info', 'command_line', 'run_record', 'write_run_record', 'run_status',
+           'measure']
 
 # %% ../nbs/00_core.ipynb #77da6bdc
 def get_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -111,6 +112,10 @@ def results_root() -> Path:
     env = _env_dir("IDCF_RESULTS")
     if env is not None: return env
     return repo_root() / (".test-out/results" if in_test() else "results")
+
+def shipped_root() -> Path:
+    "Where the shipped weights are: `<repo>/results/checkpoints`, tracked in git (whatever `$IDCF_RESULTS` says)."
+    return repo_root() / "results" / "checkpoints"
 
 def cache_root() -> Path:
     "Cache for derived data (never in git): `$IDCF_CACHE`, else `~/.cache/idcf`."
@@ -245,9 +250,17 @@ def run_record(config: Any = None, seed: int | None = None, data_manifest: str |
     rec.update(extra)
     return rec
 
+# %% ../nbs/00_core.ipynb #b508267d
 def write_run_record(directory: str | os.PathLike, name: str = "run.json", **kwargs: Any) -> Path:
     "Write `run_record(**kwargs)` atomically to `directory/name`."
     return atomic_write_json(Path(directory) / name, run_record(**kwargs))
+
+def run_status(folder: str | os.PathLike) -> str | None:
+    "The `status` of `folder/run.json` ('running', 'finished'), None when there is no record."
+    run = Path(folder) / "run.json"
+    if not run.exists(): return None
+    try: return json.loads(run.read_text()).get("status")
+    except ValueError as e: raise ValueError(f"{run}: unreadable run record ({e})") from None
 
 # %% ../nbs/00_core.ipynb #b275333c
 def _rss() -> int:

@@ -171,16 +171,20 @@ def _build_in(out: Path, rows: list, source: Path, cfg: BuildConfig, identity_ne
     atomic_write_json(out / f"report-seed{cfg.seed}.json", report)
     return manifest
 
+# %% ../nbs/06_datasets.ipynb #23ceeb34
 def build_report(recs: list[dict], split: dict, cfg: BuildConfig) -> dict:
-    "Counts per outcome and split, and every file that was not kept, with its reason."
+    "Counts per outcome and split, every file that was not kept with its reason, and the identities lost (e.g. single photos)."
     from collections import Counter
     status = Counter(r["status"] for r in recs)
     kept_ids = {r["identity"] for r in recs if r["status"] == "ok"}
     per_split = Counter(split[i] for i in kept_ids)
     imgs_split = Counter(split[r["identity"]] for r in recs if r["status"] == "ok")
+    lost = sorted({r["identity"] for r in recs} - kept_ids)          # identities left without a single kept face
     return {"config": asdict(cfg), "files": len(recs), "status": dict(sorted(status.items())),
             "aligned_fraction": (len(recs) - status.get("no_face", 0) - status.get("unreadable", 0)) / max(1, len(recs)),
             "identities_per_split": dict(sorted(per_split.items())), "images_per_split": dict(sorted(imgs_split.items())),
+            "identities_dropped": {"count": len(lost), "identities": lost,
+                                   "singleton": sorted({r["identity"] for r in recs if r["status"] == "singleton"})},
             "dropped": [{k: r.get(k) for k in ("source", "identity", "status", "reason")} for r in recs if r["status"] != "ok"]}
 
 # %% ../nbs/06_datasets.ipynb #6bad8570

@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .core import results_root, locked, atomic_write_json, atomic_write_text, sha256_file, get_device
+from .core import results_root, shipped_root, run_status, locked, atomic_write_json, atomic_write_text, sha256_file, get_device
 from .checkpoint import load_codeformer, load_vqgan
 from .codeformer import fast_inference, restore
 from .datasets import read_manifest, build_test_set, check_test_set, load_faces
@@ -26,7 +26,7 @@ from .niqe import niqe_faces
 
 # %% auto #0
 __all__ = ['CEILING', 'UNAVAILABLE', 'METRICS', 'Method', 'default_methods', 'prepare_testset', 'Scorer', 'restore_testset',
-           'reconstruction_scores', 'evaluate_methods', 'run_status', 'smoke_evaluation', 'load_results']
+           'reconstruction_scores', 'evaluate_methods', 'smoke_evaluation', 'load_results']
 
 # %% ../nbs/10_evaluate.ipynb #6b9292f0
 @dataclass
@@ -62,7 +62,7 @@ CEILING = "Stage I VQGAN on ground truth (ceiling)"
 def default_methods(preset: str = "cpu128", seed: int = 0, sweep=(0.0, 0.03, 0.1, 0.3, 1.0)) -> list[Method]:
     "Degraded input, CodeFormer (λ=0), ID-CodeFormer (λ=0.1) — shipped weights first, else the runs — the Stage I ceiling and the Stage II λ sweep runs present."
     from idcf.train import default_checkpoint
-    ship = results_root() / "checkpoints"
+    ship = shipped_root()                         # in the repository, also when IDCF_RESULTS points elsewhere
     def find(stage, lam):
         shipped = ship / (f"stage1-{preset}.safetensors" if stage == 1 else f"stage{stage}-{preset}-lambda{lam:g}.safetensors")
         run = default_checkpoint(stage, preset, lam, seed)
@@ -112,6 +112,7 @@ class Scorer:
         self.fid = self._maybe("fid", FIDMetric)
         self.arc = load_identity_net(identity_net, identity_path).to(self.device) if self.metrics & {"ids", "verification"} else None
         self.dlib = DlibJudge() if "dlib" in self.metrics else None
+        self._gt_emb: dict[str, np.ndarray] = {}
         self.gallery = None
         if "verification" in self.metrics:
             test_ids = {r["identity"] for r in self.rows}
@@ -125,6 +126,11 @@ class Scorer:
         m, why = try_metric(cls, self.device)
         if m is None: self.unavailable[name] = why
         return m
+
+    def gt_embedding(self, judge: str) -> np.ndarray:
+        "Embeddings of the ground-truth faces by `judge` ('arcface' or 'dlib'), computed once per test set."
+        if judge not in self._gt_emb: self._gt_emb[judge] = self._arc(self.hq) if judge == "arcface" else self.dlib.embed(_f(self.hq))
+        return self._gt_emb[judge]
 
     @torch.no_grad()
     def _arc(self, u8: torch.Tensor) -> np.ndarray:
@@ -144,12 +150,12 @@ class Scorer:
         summary = {"method": asdict(method), "images": len(df), "unavailable": dict(self.unavailable), "set_metrics": {}}
         arc_name = self.arc.name if self.arc is not None else None
         if self.arc is not None:
-            e_out, e_gt = self._arc(restored), self._arc(self.hq)
+            e_out, e_gt = self._arc(restored), self.gt_embedding("arcface")
             c, d = ids_deg(torch.from_numpy(e_out), torch.from_numpy(e_gt))
             df["ids_arcface"], df["deg_arcface"] = c, d
             summary["identity_networks"] = {"arcface": arc_name}
         if self.dlib is not None:
-            d_out, d_gt = self.dlib.embed(_f(restored)), self.dlib.embed(_f(self.hq))
+            d_out, d_gt = self.dlib.embed(_f(restored)), self.gt_embedding("dlib")
             df["ids_dlib"] = (d_out * d_gt).sum(1) / np.linalg.norm(d_out, axis=1) / np.linalg.norm(d_gt, axis=1)
             summary.setdefault("identity_networks", {})["dlib"] = self.dlib.name
         if self.gallery is not None:
@@ -258,11 +264,6 @@ def _evaluate(methods, dataset_manifest, split, seed, ranges, limit, expected_sh
     write_run_record(out, config=record or {"methods": [asdict(m) for m in methods]}, seed=seed, data_manifest=test_manifest,
                      status="finished", failures=failures)
     return out
-
-def run_status(folder: str | Path) -> str | None:
-    "The `status` of an evaluation folder's run.json ('running', 'finished'), or None when it has none."
-    run = Path(folder) / "run.json"
-    return json.loads(run.read_text()).get("status") if run.exists() else None
 
 def smoke_evaluation(limit: int = 6, seed: int = 2022, ranges: str = "large") -> Path:
     """Train the smoke models if missing and evaluate them on `limit` test faces, once: a finished evaluation of the

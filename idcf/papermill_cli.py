@@ -9,6 +9,7 @@ import ast
 import os
 import re
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -31,12 +32,12 @@ def executed_path(notebook: str | Path, params: dict) -> Path | None:
     "Where the executed copy of one of this repository's notebooks goes (None for other notebooks)."
     nb = Path(notebook)
     m = re.fullmatch(r"train_stage([123])\.ipynb", nb.name)
-    if m:
-        from idcf.train import run_name, resolve_preset
+    if m:     # the run's own folder, never the folder of a finished (committed) run: see `idcf.train.run_dir`
+        from idcf.train import TrainConfig, run_dir, resolve_preset
         p = {**notebook_defaults(nb), **params}
-        if p.get("out_dir"): return Path(p["out_dir"]) / nb.name
-        return results_root() / "runs" / run_name(int(m.group(1)), resolve_preset(p.get("preset", "auto")),
-                                                   float(p.get("lambda_ids", 0.0)), int(p.get("seed", 0))) / nb.name
+        cfg = TrainConfig(stage=int(m.group(1)), preset=resolve_preset(p.get("preset", "auto")), lambda_ids=float(p.get("lambda_ids", 0.0)),
+                          seed=int(p.get("seed", 0)), out_dir=p.get("out_dir") or "", overwrite=bool(p.get("overwrite", False)))
+        return run_dir(cfg) / nb.name
     if nb.name in ("evaluate.ipynb", "table1.ipynb"): return results_root() / "eval" / "executed" / nb.name
     if nb.name.startswith("bench_"): return results_root() / "benchmarks" / "executed" / nb.name
     return None
@@ -53,9 +54,10 @@ def _cli_params(ctx_params: dict) -> dict:
     return out
 
 def main(argv: list[str] | None = None) -> None:
-    "papermill, with the output path filled in for this repository's notebooks when it is missing."
+    "papermill, with the output path filled in for this repository's notebooks when it is missing, and `--log-output` on by default."
     from papermill.cli import papermill as pm_cli
     argv = list(sys.argv[1:] if argv is None else argv)
+    created = nb = None
     os.environ["IDCF_COMMAND"] = shlex.join(["papermill", *argv])
     try:
         ctx = pm_cli.make_context("papermill", list(argv), resilient_parsing=True)
@@ -63,10 +65,17 @@ def main(argv: list[str] | None = None) -> None:
         if nb and not out and nb != "-" and Path(nb).suffix == ".ipynb":
             dest = executed_path(nb, _cli_params(ctx.params))
             if dest is not None:
+                if not dest.parent.exists(): created = dest.parent
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 pos = argv.index(nb)
                 argv = argv[:pos + 1] + [str(dest)] + argv[pos + 1:]
                 print(f"idcf: executed notebook → {dest}", file=sys.stderr)
     except Exception as e:   # anything unusual: let papermill itself parse and report
         print(f"idcf: passing the command to papermill unchanged ({type(e).__name__}: {e})", file=sys.stderr)
-    pm_cli.main(args=argv, prog_name="papermill")
+    if not {"--log-output", "--no-log-output"} & set(argv): argv = ["--log-output", *argv]   # cell output and progress on the console
+    from papermill.exceptions import PapermillExecutionError
+    try: pm_cli.main(args=argv, prog_name="papermill")
+    except PapermillExecutionError as e:     # the cause in one line, last; a folder made for a run that never started goes
+        if created is not None and not (created / "run.json").exists(): shutil.rmtree(created, ignore_errors=True)
+        print(f"papermill {nb}: {e.ename}: {e.evalue}", file=sys.stderr)
+        sys.exit(1)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .core import get_device, repo_root, atomic_write_json, results_root
+from .core import get_device, repo_root, atomic_write_json, results_root, shipped_root
 from .imageio import read_image, write_image, list_images, ImageError, MAX_PIXELS
 from .align import FaceDetector, align_face, paste_back, select_faces
 from .checkpoint import load_codeformer
@@ -22,8 +22,8 @@ from .codeformer import fast_inference, restore as restore_batch
 from .metrics import to_uint8
 
 # %% auto #0
-__all__ = ['SHIPPED', 'shipped_checkpoint', 'resolve_checkpoint', 'ship_models', 'RestoreOptions', 'Restorer', 'restore_photos',
-           'export_onnx']
+__all__ = ['SHIPPED', 'KEEP_FORMATS', 'shipped_checkpoint', 'resolve_checkpoint', 'ship_models', 'output_name', 'RestoreOptions',
+           'Restorer', 'restore_photos', 'export_onnx']
 
 # %% ../nbs/12_restore.ipynb #990a80d7
 SHIPPED = {"id-codeformer": "stage3-cpu128-lambda0.1.safetensors", "codeformer": "stage3-cpu128-lambda0.safetensors"}
@@ -31,7 +31,7 @@ SHIPPED = {"id-codeformer": "stage3-cpu128-lambda0.1.safetensors", "codeformer":
 def shipped_checkpoint(name: str = "id-codeformer") -> Path:
     "Path of a shipped model ('id-codeformer' or 'codeformer'); raises naming the file when it is missing."
     if name not in SHIPPED: raise ValueError(f"model {name!r}: expected one of {sorted(SHIPPED)} or a checkpoint path")
-    try: base = repo_root() / "results" / "checkpoints"
+    try: base = shipped_root()
     except FileNotFoundError: base = Path("results/checkpoints")
     p = base / SHIPPED[name]
     if not p.is_file():
@@ -76,6 +76,16 @@ def ship_models(preset: str = "cpu128", seed: int = 0, lambdas=(0.0, 0.1), out: 
     if mb > max_mb: raise ValueError(f"{out}: shipped weights total {mb:.1f} MB, over the {max_mb:g} MB budget")
     return written
 
+# %% ../nbs/12_restore.ipynb #ce95e755
+KEEP_FORMATS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+def output_name(path: Path, has_alpha: bool) -> tuple[str, str | None]:
+    "File name of the restored photo of `path`: its own format when that can hold the result, else PNG — and why."
+    suffix = path.suffix.lower()
+    if suffix not in KEEP_FORMATS: return f"{path.stem}.png", f"OpenCV does not write {path.suffix or 'files without a suffix'}"
+    if has_alpha and suffix not in (".png", ".webp", ".tif", ".tiff"): return f"{path.stem}.png", f"{path.suffix} cannot keep the alpha channel"
+    return path.name, None
+
 # %% ../nbs/12_restore.ipynb #fcd77c72
 @dataclass
 class RestoreOptions:
@@ -92,7 +102,8 @@ class RestoreOptions:
 class Restorer:
     "A loaded model and face detector, reused across photos."
     def __init__(self, checkpoint: str | os.PathLike | None = None, opts: RestoreOptions = RestoreOptions()):
-        if not 0 <= opts.fidelity <= 2: raise ValueError(f"--fidelity {opts.fidelity}: expected a weight in [0, 2] (0: quality, 1: fidelity)")
+        if not 0 <= opts.fidelity <= 1:
+            raise ValueError(f"--fidelity {opts.fidelity}: expected a weight in [0, 1] (0: quality from the codebook, 1: fidelity to the input)")
         if opts.batch < 1: raise ValueError(f"--batch {opts.batch}: expected ≥ 1")
         self.opts, self.device = opts, get_device(opts.device)
         self.checkpoint = resolve_checkpoint(checkpoint)
@@ -119,6 +130,8 @@ class Restorer:
         img = read_image(path, max_pixels=self.opts.max_pixels)
         notes = {"gray": ["grayscale input restored in colour"], "gray+alpha": ["grayscale input restored in colour", "alpha channel kept"],
                  "rgba": ["alpha channel kept"]}.get(img.mode, [])
+        name, why = output_name(path, img.alpha is not None)
+        if why: notes.append(f"written as {name}: {why}")
         if img.bit_depth != 8: notes.append(f"{img.bit_depth}-bit input written as 8-bit")
         rec = {"input": str(path), "size": list(img.size), "mode": img.mode, "notes": notes, "timings_s": {}}
         t1 = time.perf_counter()
@@ -144,7 +157,7 @@ class Restorer:
             for r, m in zip(restored, mats): result = paste_back(result, r, m)
         t4 = time.perf_counter()
         stem = path.stem
-        outputs = {"photo": out_dir / f"{stem}.png"}
+        outputs = {"photo": out_dir / name}
         if self.opts.save_crops:
             for k, (c, r) in enumerate(zip(crops, restored)):
                 outputs[f"face{k}_input"] = out_dir / "crops" / f"{stem}_face{k}_input.png"
@@ -163,6 +176,7 @@ class Restorer:
                             "paste_back": round(t4 - t3, 4), "total": round(time.perf_counter() - t0, 4)}
         return rec
 
+# %% ../nbs/12_restore.ipynb #c510b7f4
 def restore_photos(inputs, out_dir: str | os.PathLike, checkpoint=None, opts: RestoreOptions = RestoreOptions(),
                    progress: bool = True) -> dict:
     "Restore every photo of `inputs` (files, folders, globs) into `out_dir`; failures are reported per file."
@@ -170,6 +184,8 @@ def restore_photos(inputs, out_dir: str | os.PathLike, checkpoint=None, opts: Re
     out_dir = Path(out_dir)
     files = list_images(inputs)
     if not files: raise FileNotFoundError(f"no input images found in {list(inputs) if not isinstance(inputs, (str, Path)) else inputs}")
+    if (out_dir / "report.json").exists() and not opts.overwrite:
+        raise FileExistsError(f"{out_dir / 'report.json'}: a report of an earlier run is there (pass --overwrite to replace it, or choose another output folder)")
     res = Restorer(checkpoint, opts)
     inputs_resolved = {f.resolve() for f in files if f.exists()}
     report = {"model": {"checkpoint": str(res.checkpoint), "img_size": res.size}, "fidelity": opts.fidelity,
@@ -177,7 +193,7 @@ def restore_photos(inputs, out_dir: str | os.PathLike, checkpoint=None, opts: Re
     t0 = time.perf_counter()
     for f in tqdm(files, desc="restore", disable=not progress):
         try:
-            if (out_dir / f"{f.stem}.png").resolve() in inputs_resolved:
+            if {(out_dir / output_name(f, a)[0]).resolve() for a in (False, True)} & inputs_resolved:
                 raise FileExistsError(f"{f}: the output would overwrite an input — choose another output folder")
             report["photos"].append(res.process(f, out_dir))
         except (ImageError, ValueError, FileExistsError, OSError) as e:

@@ -26,8 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .core import (get_device, autocast_dtype, seed_everything, results_root, locked, atomic_torch_save, atomic_write_text, atomic_path,
-                       atomic_write_json, write_run_record, sha256_file, in_test)
+from .core import (get_device, autocast_dtype, seed_everything, results_root, shipped_root, locked, atomic_torch_save, atomic_write_text, atomic_path,
+                       atomic_write_json, write_run_record, run_status, sha256_file, in_test)
 from .vqgan import CodeFormerConfig, VQAutoEncoder, VQGANDiscriminator, QUANTIZERS
 from .codeformer import CodeFormer
 from .checkpoint import load_weights, save_weights, read_state_dict, CheckpointError, checkpoint_config
@@ -38,8 +38,8 @@ from .identity import load_identity_net, identity_loss, cosine
 from .datasets import BuildConfig, build_identity_dataset, load_faces, read_manifest
 
 # %% auto #0
-__all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'TRANSFORMER_PARTS', 'CARRY_DTYPES', 'TrainConfig', 'run_name', 'run_dir', 'resolve',
-           'arch_config', 'default_checkpoint', 'lr_factor', 'ema_update', 'stage3_phase', 'FaceBatcher',
+__all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'TRANSFORMER_PARTS', 'CARRY_DTYPES', 'TrainConfig', 'run_name', 'run_dir', 'latest_run',
+           'resolve', 'arch_config', 'default_checkpoint', 'lr_factor', 'ema_update', 'stage3_phase', 'FaceBatcher',
            'fixed_val_set', 'trainable_names', 'build_networks', 'Losses', 'step_stage1', 'step_stage2', 'step_stage3',
            'CodeRestarter', 'save_state', 'load_state', 'MetricsLog', 'validate', 'carry_path', 'save_carry',
            'load_carry', 'TrainingDiverged', 'average_gradients', 'train', 'finish_run', 'resolve_preset',
@@ -91,6 +91,7 @@ class TrainConfig:
     val_size: int | None = None      # validation faces (0: no validation)
     val_w: float = 0.5               # fidelity weight for Stage III validation
     resume: bool = True
+    overwrite: bool = False          # reuse the run folder even when it holds a finished run's record
     threads: int | None = None       # CPU threads (None: torch default)
 
 TRAIN_PRESETS = {
@@ -123,12 +124,32 @@ TRAIN_PRESETS = {
 }
 SMOKE_DATA = BuildConfig(size=64, seed=0, max_identities=12)
 
+# %% ../nbs/08_train.ipynb #6e462d54
 def run_name(stage: int, preset: str, lambda_ids: float, seed: int) -> str:
     "`stage<k>-<preset>-lambda<λ>-seed<seed>`, the run folder under results/runs."
     return f"stage{stage}-{preset}-lambda{lambda_ids:g}-seed{seed}"
 
+def _run_folders(name: str) -> list[Path]:
+    "results/runs/<name>, <name>-2, <name>-3 … that exist, oldest first."
+    base = results_root() / "runs" / name
+    out = [base] if base.is_dir() else []
+    k = 2
+    while (d := base.with_name(f"{name}-{k}")).is_dir(): out.append(d); k += 1
+    return out
+
 def run_dir(cfg: TrainConfig) -> Path:
-    return Path(cfg.out_dir) if cfg.out_dir else results_root() / "runs" / run_name(cfg.stage, cfg.preset, cfg.lambda_ids, cfg.seed)
+    "`out_dir`, else the first of results/runs/<run name>, <run name>-2, … that does not hold a finished run (see above)."
+    if cfg.out_dir: return Path(cfg.out_dir)
+    base = results_root() / "runs" / run_name(cfg.stage, cfg.preset, cfg.lambda_ids, cfg.seed)
+    if cfg.overwrite: return base
+    k, d = 2, base
+    while run_status(d) == "finished": d, k = base.with_name(f"{base.name}-{k}"), k + 1
+    return d
+
+def latest_run(stage: int, preset: str, lambda_ids: float, seed: int) -> Path:
+    "The newest folder of this run name (the plain name when there is none yet)."
+    found = _run_folders(run_name(stage, preset, lambda_ids, seed))
+    return found[-1] if found else results_root() / "runs" / run_name(stage, preset, lambda_ids, seed)
 
 # %% ../nbs/08_train.ipynb #3699dc7d
 def _fail(param: str, msg: str): raise ValueError(f"{param}: {msg}")
@@ -162,7 +183,7 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
     if cfg.lr <= 0: _fail("lr", f"{cfg.lr} must be > 0")
     if not 0 <= cfg.ema < 1: _fail("ema", f"{cfg.ema} must be in [0, 1)")
     if check_files and cfg.stage >= 2:
-        if not cfg.vqgan_ckpt: cfg.vqgan_ckpt = str(default_checkpoint(1, cfg.preset, 0.0, cfg.seed))
+        if not cfg.vqgan_ckpt: cfg.vqgan_ckpt = str(_stage1_weights(cfg.preset, cfg.seed))
         if cfg.stage == 3 and not cfg.init_ckpt: cfg.init_ckpt = str(default_checkpoint(2, cfg.preset, cfg.lambda_ids, cfg.seed))
         for name in ("vqgan_ckpt",) + (("init_ckpt",) if cfg.stage == 3 else ()):
             if not Path(getattr(cfg, name)).is_file():
@@ -170,14 +191,22 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
                             f"(papermill nbs/train_stage{1 if name == 'vqgan_ckpt' else 2}.ipynb -p preset {cfg.preset}) or pass its path")
     return cfg
 
+def _stage1_weights(preset: str, seed: int) -> Path:
+    "The Stage I run's final weights, else the shipped Stage I of the preset (a fresh clone has only those), saying so."
+    run, shipped = default_checkpoint(1, preset, 0.0, seed), shipped_root() / f"stage1-{preset}.safetensors"
+    if run.is_file() or not shipped.is_file(): return run
+    print(f"vqgan_ckpt: no Stage I run of {preset!r} here ({run}); using the shipped Stage I weights {shipped}")
+    return shipped
+
 def arch_config(cfg: TrainConfig) -> CodeFormerConfig:
     "The preset's architecture, with `cfg.quantizer` when given."
     arch = CodeFormerConfig.preset(TRAIN_PRESETS[cfg.preset]["arch"])
     return dataclasses.replace(arch, quantizer=cfg.quantizer) if cfg.quantizer else arch
 
 def default_checkpoint(stage: int, preset: str, lambda_ids: float, seed: int) -> Path:
-    "Final EMA weights of the run that `stage`/`preset`/`λ`/`seed` names."
-    return results_root() / "runs" / run_name(stage, preset, lambda_ids, seed) / "net_g_ema.pth"
+    "Final EMA weights of the newest run of `stage`/`preset`/`λ`/`seed` that has them (else where the first would be)."
+    done = [d for d in _run_folders(run_name(stage, preset, lambda_ids, seed)) if (d / "net_g_ema.pth").is_file()]
+    return (done[-1] if done else results_root() / "runs" / run_name(stage, preset, lambda_ids, seed)) / "net_g_ema.pth"
 
 # %% ../nbs/08_train.ipynb #29786094
 def lr_factor(cfg: TrainConfig, it: int) -> float:

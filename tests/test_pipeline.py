@@ -101,3 +101,31 @@ def test_paper_templates_have_no_hand_typed_numbers():
     from idcf.report import hand_typed_numbers
     for t in sorted((ROOT / "papers").glob("paper.template.*")):
         assert hand_typed_numbers(t.read_text()) == [], f"{t.name}: numbers typed by hand, use placeholders"
+
+
+@pytest.mark.usefixtures("shared")
+def test_ground_truth_embeddings_are_computed_once_per_test_set(tmp_path, monkeypatch):
+    "The dlib (and ArcFace) embeddings of the ground truth do not depend on the method: one pass per test set."
+    from idcf.train import SMOKE_DATA
+    from idcf.datasets import build_identity_dataset
+    from idcf.evaluate import Method, Scorer, prepare_testset
+    monkeypatch.setenv("IDCF_RESULTS", str(tmp_path / "results"))
+    man = build_identity_dataset(SMOKE_DATA, progress=False)
+    test_manifest = prepare_testset(man, limit=4)[0]
+    sc = Scorer(test_manifest, man, "cpu", metrics=("dlib",))
+    calls, embed = [], sc.dlib.embed
+    monkeypatch.setattr(sc.dlib, "embed", lambda faces: calls.append(len(faces)) or embed(faces))
+    ids = [sc.score(Method(name), sc.lq)[0]["ids_dlib"].to_numpy() for name in ("Degraded input", "Degraded input, again")]
+    assert calls == [4, 4, 4]                        # the first method's output, the ground truth once, the second output
+    assert (ids[0] == ids[1]).all()
+
+
+def test_default_methods_find_the_shipped_models_when_results_go_elsewhere(tmp_path, monkeypatch):
+    "IDCF_RESULTS moves runs and tables, not the weights tracked in the repository."
+    from idcf.core import shipped_root
+    from idcf.evaluate import default_methods
+    monkeypatch.setenv("IDCF_RESULTS", str(tmp_path / "elsewhere"))
+    shipped = {p.name for p in shipped_root().glob("stage3-cpu128-*.safetensors")}
+    if not shipped: pytest.skip("no shipped cpu128 models in this checkout")
+    found = {Path(m.checkpoint).name: Path(m.checkpoint).parent for m in default_methods("cpu128") if m.checkpoint}
+    assert shipped <= set(found) and {found[n] for n in shipped} == {shipped_root()}

@@ -46,7 +46,7 @@ def test_console_script_restores_all_faces_of_a_group_photo(tmp_path, ckpt):
     assert len(photo["faces"]) == 6 and all(len(f["box"]) == 4 and f["score"] > 0.9 for f in photo["faces"])
     assert set(photo["timings_s"]) >= {"detect_align", "restore", "paste_back", "total"}
     assert rep["model"]["checkpoint"] == str(ckpt) and rep["fidelity"] == 0.5
-    assert read_image(tmp_path / "t1.png").size == read_image(T1).size
+    assert read_image(tmp_path / "t1.jpg").size == read_image(T1).size          # a JPEG input comes back as a JPEG
     assert len(list((tmp_path / "crops").glob("t1_face*_input.png"))) == 6
 
 
@@ -97,10 +97,21 @@ def test_inputs_are_never_overwritten_and_outputs_only_with_overwrite(tmp_path, 
     assert photo.read_bytes() == before and "overwrite an input" in report(tmp_path)["failed"][0]["error"]
     out = tmp_path / "out"
     assert run([photo, "-o", out], ckpt) == 0
-    stamp = (out / "face.png").stat().st_mtime_ns
+    stamp, rep = (out / "face.png").stat().st_mtime_ns, (out / "report.json").read_bytes()
+    assert run([photo, "-o", out], ckpt) == 2                          # the earlier report.json is there: refused at once
+    assert (out / "face.png").stat().st_mtime_ns == stamp and (out / "report.json").read_bytes() == rep
+    (out / "report.json").unlink()                                     # outputs without a report: refused per file
     assert run([photo, "-o", out], ckpt) == 1 and (out / "face.png").stat().st_mtime_ns == stamp
     assert "--overwrite" in report(out)["failed"][0]["error"]
     assert main(["restore", str(photo), "-o", str(out), "--checkpoint", str(ckpt), "--overwrite"]) == 0
+
+
+def test_fidelity_outside_its_range_is_refused(tmp_path, ckpt, capsys):
+    photo = tmp_path / "face.png"
+    write_image(photo, read_image(HANKS).rgb)
+    assert main(["restore", str(photo), "-o", str(tmp_path / "o"), "--checkpoint", str(ckpt), "--fidelity", "1.5"]) == 2
+    assert "--fidelity 1.5: expected a weight in [0, 1]" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "report.json").exists()
 
 
 def test_aligned_input(tmp_path, ckpt):
