@@ -24,7 +24,8 @@ $(STAMP): settings.ini setup.py requirements.lock
 test: venv
 	@rm -rf $(TEST_OUT) && mkdir -p $(TEST_OUT)
 	$(BIN)/python -m pytest -q tests/test_repo.py::test_export_and_clean_in_sync
-	IDCF_RESULTS=$(TEST_OUT)/results $(BIN)/nbdev_test --n_workers 2 --timing
+	@# Two notebooks at a time on two cores: one thread each (two 2-thread OpenMP pools on two cores stall each other).
+	OMP_NUM_THREADS=1 IDCF_RESULTS=$(TEST_OUT)/results $(BIN)/nbdev_test --n_workers 2 --timing
 	IDCF_RESULTS=$(TEST_OUT)/results $(BIN)/python -m pytest -q tests
 	@git diff --quiet -- nbs idcf || { echo "make test changed tracked files in nbs/ or idcf/:"; git status --short -- nbs idcf; exit 1; }
 
@@ -65,15 +66,18 @@ train-cpu: venv
 	for l in $(SWEEP); do $(PM) nbs/train_stage2.ipynb -p preset cpu128 -p lambda_ids $$l || exit 1; done
 
 # The long CPU schedule (preset cpu128long: cosine codes, frequency loss, feature matching; many hours, several
-# sessions). Each call resumes: from the run's ckpt/latest.pt, or on a fresh machine from the carried state
-# results/checkpoints/stage1-cpu128long-lambda0-seed0.resume.safetensors. `make carry` writes that state (commit it).
-LONG_STAGE1 := results/runs/stage1-cpu128long-lambda0-seed0
+# sessions). Stage I resumes where it stopped — from the run's ckpt/latest.pt, or on a fresh machine from its carried
+# state results/checkpoints/<run>.resume.safetensors — and once finished it is shipped (fp16) and skipped from then
+# on. `make carry` writes the carried states of the unfinished runs (commit them) and the Stage I learning curve.
+LONG := cpu128long
+LONG_STAGE1 := results/runs/stage1-$(LONG)-lambda0-seed0
 train-long: venv
-	$(PM) nbs/train_stage1.ipynb -p preset cpu128long -p perceptual ssim
+	test -f results/checkpoints/stage1-$(LONG).safetensors || $(PM) nbs/train_stage1.ipynb -p preset $(LONG) -p perceptual ssim
 	$(PM) nbs/stage1_progress.ipynb $(LONG_STAGE1)/stage1_progress.ipynb
+	$(BIN)/python -c "from idcf.restore import ship_stage1; print(ship_stage1('$(LONG)'))"
 
 carry: venv
-	$(BIN)/python -c "from idcf.train import save_carry, carry_path; print(save_carry('$(LONG_STAGE1)/ckpt/latest.pt', carry_path('$(LONG_STAGE1)')))"
+	$(BIN)/python -c "from idcf.train import carry_unfinished; print(carry_unfinished('$(LONG)'))"
 	$(PM) nbs/stage1_progress.ipynb $(LONG_STAGE1)/stage1_progress.ipynb
 
 # Evaluation, Table 1, figures and the paper from the checkpoints present.

@@ -64,6 +64,11 @@ def main(argv: list[str] | None = None) -> None:
         nb, out = ctx.params.get("notebook_path"), ctx.params.get("output_path")
         if nb and not out and nb != "-" and Path(nb).suffix == ".ipynb":
             dest = executed_path(nb, _cli_params(ctx.params))
+            if dest is not None and re.fullmatch(r"train_stage[123]\.ipynb", Path(nb).name):
+                from idcf.train import finished_here
+                if finished_here(dest.parent) and not _cli_params(ctx.params).get("overwrite"):
+                    print(f"idcf: {dest.parent} holds a finished run and its weights: nothing to do (-p overwrite True trains it again)", file=sys.stderr)
+                    return
             if dest is not None:
                 if not dest.parent.exists(): created = dest.parent
                 dest.parent.mkdir(parents=True, exist_ok=True)

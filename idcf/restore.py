@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .core import get_device, repo_root, atomic_write_json, results_root, shipped_root
+from .core import get_device, repo_root, atomic_write_json, results_root, shipped_root, run_status
 from .imageio import read_image, write_image, list_images, ImageError, MAX_PIXELS
 from .align import FaceDetector, align_face, paste_back, select_faces
 from .checkpoint import load_codeformer
@@ -22,8 +22,8 @@ from .codeformer import fast_inference, restore as restore_batch
 from .metrics import to_uint8
 
 # %% auto #0
-__all__ = ['SHIPPED', 'KEEP_FORMATS', 'shipped_checkpoint', 'resolve_checkpoint', 'ship_models', 'output_name', 'RestoreOptions',
-           'Restorer', 'restore_photos', 'export_onnx']
+__all__ = ['SHIPPED', 'KEEP_FORMATS', 'shipped_checkpoint', 'resolve_checkpoint', 'ship_stage1', 'ship_models', 'output_name',
+           'RestoreOptions', 'Restorer', 'restore_photos', 'export_onnx']
 
 # %% ../nbs/12_restore.ipynb #990a80d7
 SHIPPED = {"id-codeformer": "stage3-cpu128-lambda0.1.safetensors", "codeformer": "stage3-cpu128-lambda0.safetensors"}
@@ -56,11 +56,20 @@ def _ship(model: torch.nn.Module, src: Path, dst: Path, runs: dict, **meta) -> P
                       "source_sha256": sha256_file(src), **{k: json.loads(v.read_text()) for k, v in runs.items()}})
     return dst
 
-def ship_models(preset: str = "cpu128", seed: int = 0, lambdas=(0.0, 0.1), out: str | os.PathLike | None = None,
-                max_mb: float = 25.0) -> list[Path]:
-    "Write fp16 safetensors + run records of the Stage III runs of `preset` for each λ, and of their Stage I VQGAN, into results/checkpoints/."
+def ship_stage1(preset: str = "cpu128", seed: int = 0, out: str | os.PathLike | None = None) -> Path:
+    "fp16 safetensors + run record of the Stage I VQGAN of `preset` (an earlier shipped file stays when the run's weights are not here)."
     from idcf.train import default_checkpoint
     from idcf.checkpoint import load_vqgan
+    out = Path(out) if out else results_root() / "checkpoints"
+    src, dst = default_checkpoint(1, preset, 0.0, seed), out / f"stage1-{preset}.safetensors"
+    if not src.is_file() and dst.is_file(): return dst          # shipped in an earlier session, trained on another machine
+    if run_status(src.parent) != "finished": raise FileNotFoundError(f"{src.parent}: the Stage I run of {preset} has not finished; train it first")
+    return _ship(load_vqgan(src), src, dst, {"stage1": src.parent / "run.json"})
+
+def ship_models(preset: str = "cpu128", seed: int = 0, lambdas=(0.0, 0.1), out: str | os.PathLike | None = None,
+                max_mb: float = 40.0) -> list[Path]:
+    "Write fp16 safetensors + run records of the Stage III runs of `preset` for each λ, and of their Stage I VQGAN, into results/checkpoints/."
+    from idcf.train import default_checkpoint
     out = Path(out) if out else results_root() / "checkpoints"
     written = []
     for lam in lambdas:
@@ -70,10 +79,9 @@ def ship_models(preset: str = "cpu128", seed: int = 0, lambdas=(0.0, 0.1), out: 
             if not rec.is_file() or json.loads(rec.read_text()).get("status") != "finished":
                 raise FileNotFoundError(f"{rec}: the {stage} run of {preset} λ={lam:g} has not finished; train it first")
         written.append(_ship(load_codeformer(src), src, out / f"stage3-{preset}-lambda{lam:g}.safetensors", runs, lambda_ids=lam))
-    src = default_checkpoint(1, preset, 0.0, seed)
-    written.append(_ship(load_vqgan(src), src, out / f"stage1-{preset}.safetensors", {"stage1": src.parent / "run.json"}))
-    mb = sum(p.stat().st_size for p in out.glob("*.safetensors")) / 2**20
-    if mb > max_mb: raise ValueError(f"{out}: shipped weights total {mb:.1f} MB, over the {max_mb:g} MB budget")
+    written.append(ship_stage1(preset, seed, out))
+    mb = sum(p.stat().st_size for p in out.iterdir() if p.is_file()) / 2**20      # carried training states count too
+    if mb > max_mb: raise ValueError(f"{out}: shipped weights and carried states total {mb:.1f} MB, over the {max_mb:g} MB budget")
     return written
 
 # %% ../nbs/12_restore.ipynb #ce95e755

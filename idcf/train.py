@@ -38,12 +38,12 @@ from .identity import load_identity_net, identity_loss, cosine
 from .datasets import BuildConfig, build_identity_dataset, load_faces, read_manifest
 
 # %% auto #0
-__all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'TRANSFORMER_PARTS', 'CARRY_DTYPES', 'TrainConfig', 'run_name', 'run_dir', 'latest_run',
-           'resolve', 'arch_config', 'default_checkpoint', 'lr_factor', 'ema_update', 'stage3_phase', 'FaceBatcher',
-           'fixed_val_set', 'trainable_names', 'build_networks', 'Losses', 'step_stage1', 'step_stage2', 'step_stage3',
-           'CodeRestarter', 'save_state', 'load_state', 'MetricsLog', 'validate', 'carry_path', 'save_carry',
-           'load_carry', 'TrainingDiverged', 'average_gradients', 'train', 'finish_run', 'resolve_preset',
-           'notebook_config', 'plot_metrics', 'ensure_checkpoints', 'main']
+__all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'TRANSFORMER_PARTS', 'CARRY_DTYPES', 'TrainConfig', 'run_name', 'run_dir',
+           'finished_here', 'latest_run', 'resolve', 'arch_config', 'default_checkpoint', 'lr_factor', 'ema_update',
+           'stage3_phase', 'FaceBatcher', 'fixed_val_set', 'trainable_names', 'build_networks', 'Losses', 'step_stage1',
+           'step_stage2', 'step_stage3', 'CodeRestarter', 'save_state', 'load_state', 'MetricsLog', 'validate',
+           'carry_path', 'save_carry', 'load_carry', 'carry_unfinished', 'TrainingDiverged', 'average_gradients',
+           'train', 'finish_run', 'resolve_preset', 'notebook_config', 'plot_metrics', 'ensure_checkpoints', 'main']
 
 # %% ../nbs/08_train.ipynb #c3ae4ed1
 @dataclass
@@ -138,13 +138,17 @@ def _run_folders(name: str) -> list[Path]:
     return out
 
 def run_dir(cfg: TrainConfig) -> Path:
-    "`out_dir`, else the first of results/runs/<run name>, <run name>-2, … that does not hold a finished run (see above)."
+    "`out_dir`, else the first of results/runs/<run name>, <run name>-2, … that is not a finished record without its weights."
     if cfg.out_dir: return Path(cfg.out_dir)
     base = results_root() / "runs" / run_name(cfg.stage, cfg.preset, cfg.lambda_ids, cfg.seed)
     if cfg.overwrite: return base
     k, d = 2, base
-    while run_status(d) == "finished": d, k = base.with_name(f"{base.name}-{k}"), k + 1
+    while run_status(d) == "finished" and not (d / "net_g_ema.pth").is_file(): d, k = base.with_name(f"{base.name}-{k}"), k + 1
     return d
+
+def finished_here(out: Path) -> bool:
+    "A finished run whose final weights are in its folder: running it again has nothing to do."
+    return run_status(out) == "finished" and (Path(out) / "net_g_ema.pth").is_file()
 
 def latest_run(stage: int, preset: str, lambda_ids: float, seed: int) -> Path:
     "The newest folder of this run name (the plain name when there is none yet)."
@@ -515,6 +519,15 @@ def load_carry(path: str | Path) -> dict:
         tensors = {k: f.get_tensor(k) for k in f.keys()}
     return {k: _unpack(v, tensors) for k, v in json.loads(meta["state"]).items()}
 
+def carry_unfinished(preset: str) -> list[Path]:
+    "Carry the state of every unfinished run of `preset` that has one here; drop the carries of finished runs. Returns the carries written."
+    written = []
+    for run in sorted((results_root() / "runs").glob(f"stage*-{preset}-*")):
+        ck, dst = run / "ckpt" / "latest.pt", carry_path(run)
+        if run_status(run) == "finished": dst.unlink(missing_ok=True)
+        elif ck.is_file(): written.append(save_carry(ck, dst))
+    return written
+
 # %% ../nbs/08_train.ipynb #8c591937
 class TrainingDiverged(RuntimeError):
     "A non-finite loss; the last good checkpoint is kept."
@@ -554,6 +567,10 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
     if device.type == "cuda" and world > 1: device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     if cfg.threads: torch.set_num_threads(cfg.threads)
     out = run_dir(cfg); ck = out / "ckpt" / "latest.pt"
+    if finished_here(out) and not cfg.overwrite:
+        if rank == 0: print(f"{out}: this run has finished (net_g_ema.pth is there); nothing to do — overwrite=True trains it again")
+        return out
+    resume = cfg.resume and not (cfg.overwrite and run_status(out) == "finished")     # overwrite: from scratch
     if rank == 0: (out / "ckpt").mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
     faces, val_faces, manifest = _training_faces(cfg, device)
@@ -571,7 +588,7 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
     start = 0
     log = MetricsLog(out / "metrics.csv")
     carried = carry_path(out)
-    if cfg.resume and (ck.exists() or carried.exists()):
+    if resume and (ck.exists() or carried.exists()):
         start, extra = load_state(ck if ck.exists() else load_carry(carried), nets, opts, batcher, device)
         if not ck.exists() and rank == 0: print(f"no {ck}: resuming from the carried state {carried}")
         t_before = float(extra.get("elapsed_s", 0.0))
