@@ -213,9 +213,10 @@ def load_faces(manifest: str | Path, split: str | None = None, column: str = "fi
     return torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous(), rows
 
 # %% ../nbs/06_datasets.ipynb #8c560b92
-def index_folder(folder: str | Path, size: int, cache: Path | None = None, progress: bool = True) -> Path:
-    "Resize an aligned face folder to `size` into the cache with a manifest; unreadable files are reported."
+def index_folder(folder: str | Path, size: int, cache: Path | None = None, progress: bool = True, split: str = "train") -> Path:
+    "Resize an aligned face folder to `size` into the cache with a manifest of `split`; unreadable files are reported."
     folder = Path(folder)
+    if split not in ("train", "val", "test"): raise ValueError(f"split={split!r}: expected 'train', 'val' or 'test'")
     files = list_images(folder)
     if not files: raise FileNotFoundError(f"{folder}: no images found")
     out = Path(cache or cache_root()) / "datasets" / f"{folder.name}-{size}-{sha256_bytes(str(folder.resolve()).encode())[:8]}"
@@ -228,9 +229,9 @@ def index_folder(folder: str | Path, size: int, cache: Path | None = None, progr
                 img = read_image(f).rgb
                 if img.shape[0] != img.shape[1]: raise ImageError(f"{f}: {img.shape[1]}x{img.shape[0]} is not square (expected an aligned face)")
                 write_image(out / rel, cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA) if img.shape[0] != size else img)
-            w.writerow([rel, str(f.relative_to(folder)), -1, "train", sha256_file(out / rel), "", "", ""])
+            w.writerow([rel, str(f.relative_to(folder)), -1, split, sha256_file(out / rel), "", "", ""])
         except ImageError as e: errors.append(str(e))
-    atomic_write_json(out / "report.json", {"files": len(files), "errors": errors})
+    atomic_write_json(out / "report.json", {"files": len(files), "split": split, "errors": errors})
     return atomic_write_text(out / "manifest.csv", buf.getvalue())
 
 # %% ../nbs/06_datasets.ipynb #d9f926a2

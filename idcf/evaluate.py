@@ -25,8 +25,8 @@ from .metrics import psnr, ssim, to_uint8, LPIPSMetric, FIDMetric, try_metric
 from .niqe import niqe_faces
 
 # %% auto #0
-__all__ = ['CEILING', 'UNAVAILABLE', 'METRICS', 'Method', 'default_methods', 'prepare_testset', 'Scorer', 'restore_testset',
-           'reconstruction_scores', 'evaluate_methods', 'smoke_evaluation', 'load_results']
+__all__ = ['CEILING', 'UNAVAILABLE', 'METRICS', 'Method', 'default_methods', 'testset_name', 'prepare_testset', 'Scorer',
+           'restore_testset', 'reconstruction_scores', 'evaluate_methods', 'smoke_evaluation', 'load_results']
 
 # %% ../nbs/10_evaluate.ipynb #6b9292f0
 @dataclass
@@ -76,12 +76,17 @@ def default_methods(preset: str = "cpu128", seed: int = 0, sweep=(0.0, 0.03, 0.1
     return out
 
 # %% ../nbs/10_evaluate.ipynb #c9924744
+def testset_name(dataset_manifest: Path, split: str, seed: int, ranges: str, limit: int | None) -> str:
+    "`<dataset>-<split>-<ranges>-seed<seed>[-n<limit>]`; `<dataset>` is the cache folder's name without `-<size>-<path hash>`."
+    dataset = dataset_manifest.parent.name.rsplit("-", 2)[0]
+    return f"{dataset}-{split}-{ranges}-seed{seed}" + (f"-n{limit}" if limit else "")
+
 def prepare_testset(dataset_manifest: str | Path, split: str = "test", seed: int = 2022, ranges: str = "large",
                     limit: int | None = None, expected_sha256: str | None = None) -> tuple[Path, Path, str]:
     "(test manifest, results folder, manifest SHA-256) of the seeded test set, verified."
     dataset_manifest = Path(dataset_manifest)
-    name = f"{dataset_manifest.parent.name.split('-')[0]}-{split}-{ranges}-seed{seed}" + (f"-n{limit}" if limit else "")
-    tdir = dataset_manifest.parent / "testsets" / name
+    name = testset_name(dataset_manifest, split, seed, ranges, limit)
+    tdir = dataset_manifest.parent / "testsets" / dataset_manifest.stem / name   # one per split of the dataset
     test_manifest = tdir / "test.csv"
     if not test_manifest.exists(): build_test_set(dataset_manifest, split, seed, ranges, out=tdir, limit=limit)
     out = results_root() / "eval" / name
