@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import importlib.resources
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import results_root
+from .codeformer import DEFAULT_FIDELITY
 from .restore import RestoreOptions, restore_photos, resolve_checkpoint, export_onnx, ship_models, SHIPPED
 from .imageio import read_image, write_image
 
@@ -24,7 +26,8 @@ def _restore_parser(sub):
     p = sub.add_parser("restore", help="restore the faces in photos", description="Detect, align, restore and paste back faces.")
     p.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
     p.add_argument("-o", "--output", required=True, help="output folder")
-    p.add_argument("--fidelity", "-w", type=float, default=0.5, help="weight in [0, 1]: 0 quality (codebook) … 1 fidelity to the input (default 0.5)")
+    p.add_argument("--fidelity", "-w", type=float, default=DEFAULT_FIDELITY,
+                   help=f"weight in [0, 1]: 0 quality (codebook) … 1 fidelity to the input (default {DEFAULT_FIDELITY})")
     p.add_argument("--checkpoint", default=None, help=f"a checkpoint path, or one of {sorted(SHIPPED)} (default: id-codeformer)")
     p.add_argument("--aligned", action="store_true", help="inputs are already FFHQ-aligned square faces")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -42,7 +45,7 @@ def cmd_restore(a) -> int:
     print(f"{n_ok} photo(s) restored ({rep['faces_restored']} faces), {n_bad} failed; report: {Path(a.output) / 'report.json'}")
     return 1 if n_bad else 0
 
-def demo(out: Path | None = None, fidelity: float = 0.5) -> Path:
+def demo(out: Path | None = None, fidelity: float = DEFAULT_FIDELITY) -> Path:
     "Restore insightface's t1.jpg with the shipped CodeFormer and ID-CodeFormer; returns the side-by-side image."
     from idcf.report import grid_figure, save_fig
     out = Path(out or results_root() / "demo")
@@ -67,16 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     _restore_parser(sub)
     d = sub.add_parser("demo", help="restore insightface's t1.jpg with both shipped models into results/demo/")
-    d.add_argument("--output", default=None); d.add_argument("--fidelity", "-w", type=float, default=0.5)
+    d.add_argument("--output", default=None); d.add_argument("--fidelity", "-w", type=float, default=DEFAULT_FIDELITY)
     e = sub.add_parser("export-onnx", help="export a checkpoint to ONNX at a fixed fidelity")
-    e.add_argument("output"); e.add_argument("--checkpoint", default=None); e.add_argument("--fidelity", "-w", type=float, default=0.5)
+    e.add_argument("output"); e.add_argument("--checkpoint", default=None); e.add_argument("--fidelity", "-w", type=float, default=DEFAULT_FIDELITY)
     s = sub.add_parser("ship", help="write the finished Stage III runs of a preset and their Stage I VQGAN as fp16 safetensors into results/checkpoints/")
     s.add_argument("--preset", default="cpu128"); s.add_argument("--seed", type=int, default=0)
     sub.add_parser("train", help="train a stage (same options as python -m idcf.train)", add_help=False)
     if argv is None: argv = sys.argv[1:]
-    if argv and argv[0] == "train":
-        from idcf.train import main as train_main
-        train_main(argv[1:]); return 0
+    if argv and argv[0] == "train":      # its own process: the command line never loads the training code
+        return subprocess.call([sys.executable, "-m", "idcf.train", *argv[1:]])
     a = ap.parse_args(argv)
     try:
         if a.cmd == "restore": return cmd_restore(a)

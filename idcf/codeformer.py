@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 from typing import Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -16,8 +17,9 @@ from .core import autocast_dtype
 from .vqgan import CodeFormerConfig, ResBlock, AttnBlock, VQAutoEncoder
 
 # %% auto #0
-__all__ = ['LookupMode', 'TransformerSALayer', 'FuseBlock', 'code_lookup', 'adain', 'CodeFormer', 'gradient_reach',
-           'set_fused_attention', 'fast_inference', 'restore']
+__all__ = ['LookupMode', 'DEFAULT_FIDELITY', 'TransformerSALayer', 'FuseBlock', 'code_lookup', 'adain', 'CodeFormer',
+           'gradient_reach', 'set_fused_attention', 'fast_inference', 'restore', 'to_tensor', 'to_uint8',
+           'restore_faces']
 
 # %% ../nbs/02_codeformer.ipynb #4b16556c
 class TransformerSALayer(nn.Module):
@@ -139,6 +141,8 @@ def gradient_reach(model: CodeFormer, x: torch.Tensor, w: float, lookup: LookupM
     return res
 
 # %% ../nbs/02_codeformer.ipynb #263f16c0
+DEFAULT_FIDELITY = 0.5   # w where none is given (the paper's w); see "Images in, images out"
+
 def set_fused_attention(model: nn.Module, enabled: bool = True) -> nn.Module:
     "Use fused `scaled_dot_product_attention` in every attention block of `model`."
     for m in model.modules():
@@ -152,7 +156,7 @@ def fast_inference(model: nn.Module, channels_last: bool = False) -> nn.Module:
     if channels_last: model.to(memory_format=torch.channels_last)
     return model
 
-def restore(model: CodeFormer, x: torch.Tensor, w: float = 0.5, adain: bool = True, precision: str = "fp32",
+def restore(model: CodeFormer, x: torch.Tensor, w: float = DEFAULT_FIDELITY, adain: bool = True, precision: str = "fp32",
             channels_last: bool = False) -> torch.Tensor:
     "Restore aligned faces `x` (B, 3, S, S) in [-1, 1] with fidelity `w`; returns float32 in [-1, 1]."
     if x.ndim != 4 or x.shape[1] != 3 or x.shape[-1] != model.cfg.img_size or x.shape[-2] != model.cfg.img_size:
@@ -166,3 +170,20 @@ def restore(model: CodeFormer, x: torch.Tensor, w: float = 0.5, adain: bool = Tr
     with torch.inference_mode(), ctx:
         out = model(x, w=w, adain=adain)[0]
     return out.float().clamp(-1, 1)
+
+# %% ../nbs/02_codeformer.ipynb #3da9f62d
+def to_tensor(faces) -> torch.Tensor:
+    "uint8 faces, (N, S, S, 3) array or list of arrays or an (N, 3, S, S) tensor, as float (N, 3, S, S) in [-1, 1]."
+    if not isinstance(faces, torch.Tensor): faces = torch.from_numpy(np.stack(list(faces))).permute(0, 3, 1, 2)
+    if faces.dtype != torch.uint8: raise TypeError(f"faces: expected uint8 images, got {faces.dtype}")
+    return faces.float() / 127.5 - 1
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    "Images (B, 3, H, W) in [-1, 1] as (B, H, W, 3) uint8, rounded as when saved."
+    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+
+def restore_faces(model: CodeFormer, faces, w: float = DEFAULT_FIDELITY, batch: int = 8, adain: bool = True) -> np.ndarray:
+    "Restore aligned uint8 faces (see `to_tensor`) in batches of `batch`; returns uint8 (N, S, S, 3)."
+    s = model.cfg.img_size
+    out = [to_uint8(restore(model, to_tensor(faces[i:i + batch]), w=w, adain=adain)) for i in range(0, len(faces), batch)]
+    return np.concatenate(out) if out else np.zeros((0, s, s, 3), np.uint8)

@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import random
+import re
 import shlex
 import subprocess
 import sys
@@ -28,8 +29,8 @@ import torch
 
 # %% auto #0
 __all__ = ['get_device', 'autocast_dtype', 'seed_everything', 'repo_root', 'shared_root', 'data_root', 'results_root',
-           'shipped_root', 'cache_root', 'in_test', 'atomic_path', 'atomic_write_bytes', 'atomic_write_text', 'to_json',
-           'atomic_write_json', 'atomic_torch_save', 'locked', 'sha256_file', 'sha256_bytes', 'git_info',
+           'shipped_root', 'cache_root', 'in_test', 'slug', 'atomic_path', 'atomic_write_bytes', 'atomic_write_text',
+           'to_json', 'atomic_write_json', 'atomic_torch_save', 'locked', 'sha256_file', 'sha256_bytes', 'git_info',
            'library_versions', 'hardware_info', 'command_line', 'run_record', 'write_run_record', 'run_status',
            'measure']
 
@@ -124,6 +125,12 @@ def cache_root() -> Path:
 def in_test() -> bool:
     "True under `nbdev_test` (which sets `IN_TEST`), used to pick smoke-sized work."
     return bool(os.environ.get("IN_TEST"))
+
+# %% ../nbs/00_core.ipynb #6040cf43
+def slug(text: str, sep: str = "-", keep: str = "") -> str:
+    "Lower-case `text` with λ → lambda, − → minus, and every run of other characters (except `keep`) → `sep`."
+    t = text.lower().replace("λ", "lambda").replace("−", "minus")
+    return re.sub(f"[^a-z0-9{re.escape(keep)}]+", sep, t).strip(sep)
 
 # %% ../nbs/00_core.ipynb #613d7e19
 _UMASK = os.umask(0); os.umask(_UMASK)

@@ -21,6 +21,7 @@ from .core import data_root, cache_root, locked, atomic_write_bytes, atomic_writ
 from .imageio import read_image, write_image, ImageError, list_images
 from .align import FaceDetector, align_face, Face
 from .degrade import sample_params, degrade_cpu, DegradeParams
+from .codeformer import to_tensor
 
 # %% auto #0
 __all__ = ['MANIFEST_FIELDS', 'TEST_FIELDS', 'BuildConfig', 'pick_face', 'align_photos', 'embed_files', 'leave_one_out_cosine',
@@ -99,7 +100,7 @@ def embed_files(files: list[Path], net, batch: int = 64) -> np.ndarray:
     "L2-normalised identity embeddings of aligned face images."
     out = []
     for i in range(0, len(files), batch):
-        x = torch.from_numpy(np.stack([read_image(f).rgb for f in files[i:i + batch]])).permute(0, 3, 1, 2).float() / 127.5 - 1
+        x = to_tensor([read_image(f).rgb for f in files[i:i + batch]])
         out.append(torch.nn.functional.normalize(net(x), dim=1).numpy())
     return np.concatenate(out) if out else np.zeros((0, 1))
 

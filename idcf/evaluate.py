@@ -15,18 +15,19 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .core import results_root, shipped_root, run_status, locked, atomic_write_json, atomic_write_text, sha256_file, get_device
+from .core import slug, results_root, shipped_root, run_status, locked, atomic_write_json, atomic_write_text, sha256_file, get_device
 from .checkpoint import load_codeformer, load_vqgan
-from .codeformer import fast_inference, restore
+from .codeformer import fast_inference, restore_faces, to_tensor, to_uint8, DEFAULT_FIDELITY
 from .datasets import read_manifest, build_test_set, check_test_set, load_faces
 from .identity import load_identity_net, ids_deg, DlibJudge, gallery_verification, per_probe_verification
 from .imageio import read_image, write_image
-from .metrics import psnr, ssim, to_uint8, LPIPSMetric, FIDMetric, try_metric
+from .metrics import psnr, ssim, LPIPSMetric, FIDMetric, try_metric
 from .niqe import niqe_faces
+from .runs import default_checkpoint
 
 # %% auto #0
-__all__ = ['CEILING', 'UNAVAILABLE', 'METRICS', 'Method', 'default_methods', 'testset_name', 'prepare_testset', 'Scorer',
-           'restore_testset', 'reconstruction_scores', 'evaluate_methods', 'smoke_evaluation', 'load_results']
+__all__ = ['CEILING', 'UNAVAILABLE', 'METRICS', 'Method', 'default_methods', 'testset_name', 'testset_dir', 'prepare_testset',
+           'Scorer', 'restore_testset', 'reconstruction_scores', 'evaluate_methods', 'load_results']
 
 # %% ../nbs/10_evaluate.ipynb #6b9292f0
 @dataclass
@@ -34,7 +35,7 @@ class Method:
     "A row of the evaluation: a label, a checkpoint ('' = the degraded input) and inference settings."
     name: str
     checkpoint: str = ""
-    w: float = 0.5
+    w: float = DEFAULT_FIDELITY
     adain: bool = True
     lambda_ids: float | None = None
     stage: int | None = None
@@ -48,7 +49,7 @@ class Method:
     @property
     def slug(self) -> str:
         "File-name form of the label."
-        return re.sub(r"[^a-z0-9.]+", "-", self.name.lower().replace("λ", "lambda")).strip("-")
+        return slug(self.name, "-", keep=".")
 
     @classmethod
     def from_dict(cls, d: dict) -> "Method":
@@ -61,7 +62,6 @@ CEILING = "Stage I VQGAN on ground truth (ceiling)"
 
 def default_methods(preset: str = "cpu128", seed: int = 0, sweep=(0.0, 0.03, 0.1, 0.3, 1.0)) -> list[Method]:
     "Degraded input, CodeFormer (λ=0), ID-CodeFormer (λ=0.1) — shipped weights first, else the runs — the Stage I ceiling and the Stage II λ sweep runs present."
-    from idcf.train import default_checkpoint
     ship = shipped_root()                         # in the repository, also when IDCF_RESULTS points elsewhere
     def find(stage, lam):
         shipped = ship / (f"stage1-{preset}.safetensors" if stage == 1 else f"stage{stage}-{preset}-lambda{lam:g}.safetensors")
@@ -69,7 +69,7 @@ def default_methods(preset: str = "cpu128", seed: int = 0, sweep=(0.0, 0.03, 0.1
         return str(shipped) if shipped.exists() else (str(run) if run.exists() else None)
     out = [Method("Degraded input")]
     for lam, label in ((0.0, "CodeFormer (λ=0)"), (0.1, "ID-CodeFormer (λ=0.1)")):
-        if (c := find(3, lam)): out.append(Method(label, c, 0.5, True, lam, 3))
+        if (c := find(3, lam)): out.append(Method(label, c, DEFAULT_FIDELITY, True, lam, 3))
     if (c := find(1, 0.0)): out.append(Method(CEILING, c, stage=1, source="hq"))
     for lam in sweep:
         if (c := find(2, lam)): out.append(Method(f"Stage II λ={lam:g} (w=0)", c, 0.0, False, lam, 2))
@@ -81,12 +81,16 @@ def testset_name(dataset_manifest: Path, split: str, seed: int, ranges: str, lim
     dataset = dataset_manifest.parent.name.rsplit("-", 2)[0]
     return f"{dataset}-{split}-{ranges}-seed{seed}" + (f"-n{limit}" if limit else "")
 
+def testset_dir(dataset_manifest: Path, name: str) -> Path:
+    "Cache folder of test set `name` of a dataset split (one folder per split manifest)."
+    return Path(dataset_manifest).parent / "testsets" / Path(dataset_manifest).stem / name
+
 def prepare_testset(dataset_manifest: str | Path, split: str = "test", seed: int = 2022, ranges: str = "large",
                     limit: int | None = None, expected_sha256: str | None = None) -> tuple[Path, Path, str]:
     "(test manifest, results folder, manifest SHA-256) of the seeded test set, verified."
     dataset_manifest = Path(dataset_manifest)
     name = testset_name(dataset_manifest, split, seed, ranges, limit)
-    tdir = dataset_manifest.parent / "testsets" / dataset_manifest.stem / name   # one per split of the dataset
+    tdir = testset_dir(dataset_manifest, name)
     test_manifest = tdir / "test.csv"
     if not test_manifest.exists(): build_test_set(dataset_manifest, split, seed, ranges, out=tdir, limit=limit)
     out = results_root() / "eval" / name
@@ -124,7 +128,7 @@ class Scorer:
             g = [r for r in read_manifest(dataset_manifest) if r["identity"] in test_ids]
             gimg = torch.from_numpy(np.stack([read_image(dataset_manifest.parent / r["file"]).rgb for r in g])).permute(0, 3, 1, 2)
             self.gallery = {"ids": [r["identity"] for r in g], "keys": [r["source"] for r in g],
-                            "arcface": self._arc(gimg), "dlib": self.dlib.embed(_f(gimg)) if self.dlib else None}
+                            "arcface": self._arc(gimg), "dlib": self.dlib.embed(to_tensor(gimg)) if self.dlib else None}
 
     def _maybe(self, name, cls):
         if name not in self.metrics: return None
@@ -134,12 +138,12 @@ class Scorer:
 
     def gt_embedding(self, judge: str) -> np.ndarray:
         "Embeddings of the ground-truth faces by `judge` ('arcface' or 'dlib'), computed once per test set."
-        if judge not in self._gt_emb: self._gt_emb[judge] = self._arc(self.hq) if judge == "arcface" else self.dlib.embed(_f(self.hq))
+        if judge not in self._gt_emb: self._gt_emb[judge] = self._arc(self.hq) if judge == "arcface" else self.dlib.embed(to_tensor(self.hq))
         return self._gt_emb[judge]
 
     @torch.no_grad()
     def _arc(self, u8: torch.Tensor) -> np.ndarray:
-        return torch.cat([self.arc(_f(u8[i:i + 64]).to(self.device)).cpu() for i in range(0, len(u8), 64)]).numpy()
+        return torch.cat([self.arc(to_tensor(u8[i:i + 64]).to(self.device)).cpu() for i in range(0, len(u8), 64)]).numpy()
 
     def score(self, method: Method, restored: torch.Tensor) -> tuple[pd.DataFrame, dict]:
         "Per-image table and set-level summary of `restored` (uint8, N x 3 x S x S)."
@@ -150,7 +154,7 @@ class Scorer:
         if "ssim" in self.metrics: df["ssim"] = [ssim(g, o) for g, o in zip(gt_np, out_np)]
         if "niqe" in self.metrics: df["niqe"] = niqe_faces(out_np)      # no reference: the output alone
         if "lpips" in self.metrics:
-            df["lpips_alex"] = (np.concatenate([self.lpips(_f(self.hq[i:i + 32]), _f(restored[i:i + 32])) for i in range(0, len(restored), 32)])
+            df["lpips_alex"] = (np.concatenate([self.lpips(to_tensor(self.hq[i:i + 32]), to_tensor(restored[i:i + 32])) for i in range(0, len(restored), 32)])
                                 if self.lpips else UNAVAILABLE)
         summary = {"method": asdict(method), "images": len(df), "unavailable": dict(self.unavailable), "set_metrics": {}}
         arc_name = self.arc.name if self.arc is not None else None
@@ -160,7 +164,7 @@ class Scorer:
             df["ids_arcface"], df["deg_arcface"] = c, d
             summary["identity_networks"] = {"arcface": arc_name}
         if self.dlib is not None:
-            d_out, d_gt = self.dlib.embed(_f(restored)), self.gt_embedding("dlib")
+            d_out, d_gt = self.dlib.embed(to_tensor(restored)), self.gt_embedding("dlib")
             df["ids_dlib"] = (d_out * d_gt).sum(1) / np.linalg.norm(d_out, axis=1) / np.linalg.norm(d_gt, axis=1)
             summary.setdefault("identity_networks", {})["dlib"] = self.dlib.name
         if self.gallery is not None:
@@ -172,14 +176,10 @@ class Scorer:
                 summary["set_metrics"][f"verif_auc_{judge}"] = v["auc"]; summary["set_metrics"][f"tar@far=0.01_{judge}"] = v["tar@far=0.01"]
                 summary["set_metrics"][f"verif_pairs_{judge}"] = [v["pairs_pos"], v["pairs_neg"]]
         if "fid" in self.metrics:
-            summary["set_metrics"]["fid"] = self.fid(_f(self.hq), _f(restored)) if self.fid else UNAVAILABLE
+            summary["set_metrics"]["fid"] = self.fid(to_tensor(self.hq), to_tensor(restored)) if self.fid else UNAVAILABLE
         summary["means"] = {c: (float(np.nanmean(df[c].to_numpy(float))) if pd.api.types.is_numeric_dtype(df[c]) else UNAVAILABLE)
                             for c in df.columns if c not in ("lq", "identity", "source")}
         return df, summary
-
-def _f(u8: torch.Tensor) -> torch.Tensor:
-    "uint8 images → float in [-1, 1]."
-    return u8.float() / 127.5 - 1
 
 # %% ../nbs/10_evaluate.ipynb #001b7d32
 @torch.inference_mode()
@@ -195,16 +195,13 @@ def restore_testset(method: Method, lq: torch.Tensor, device="cpu", batch: int =
         dev = get_device(device)
         ckpt = Path(method.checkpoint)
         if not ckpt.is_file(): raise FileNotFoundError(f"method {method.name!r}: checkpoint {ckpt} not found")
-        if method.stage == 1:
-            model = load_vqgan(ckpt, dev)
-            run = lambda x: _reconstruct(model, x)
-        else:
-            model = fast_inference(load_codeformer(ckpt, dev))
-            run = lambda x: restore(model, x, w=method.w, adain=method.adain)
+        model = load_vqgan(ckpt, dev) if method.stage == 1 else fast_inference(load_codeformer(ckpt, dev))
         if model.cfg.img_size != lq.shape[-1]:
             raise ValueError(f"method {method.name!r}: the model restores {model.cfg.img_size} px faces, the test set has {lq.shape[-1]} px")
-        out = torch.cat([torch.from_numpy(to_uint8(run(_f(lq[i:i + batch])))).permute(0, 3, 1, 2)
-                         for i in tqdm(range(0, len(lq), batch), desc=method.name, leave=False)])
+        chunks = tqdm([lq[i:i + batch] for i in range(0, len(lq), batch)], desc=method.name, leave=False)
+        if method.stage == 1: out = [to_uint8(_reconstruct(model, to_tensor(x))) for x in chunks]
+        else: out = [restore_faces(model, x, method.w, batch, method.adain) for x in chunks]
+        out = torch.from_numpy(np.concatenate(out)).permute(0, 3, 1, 2)
     if save_dir is not None and files is not None:
         save_dir.mkdir(parents=True, exist_ok=True)
         for f, im in zip(files, out.permute(0, 2, 3, 1).numpy()): write_image(save_dir / Path(f).name, im)
@@ -218,7 +215,7 @@ def reconstruction_scores(vq: torch.nn.Module, faces: torch.Tensor, arcface=None
     dev = next(vq.parameters()).device
     recs, codes = [], []
     for i in range(0, len(faces), batch):
-        x = _f(faces[i:i + batch]).to(dev)
+        x = to_tensor(faces[i:i + batch]).to(dev)
         rec, _, st = vq(x)
         recs.append(torch.from_numpy(to_uint8(rec.float().clamp(-1, 1))).permute(0, 3, 1, 2)); codes.append(st["indices"].flatten().cpu())
     out, codes = torch.cat(recs), torch.cat(codes)
@@ -228,10 +225,10 @@ def reconstruction_scores(vq: torch.nn.Module, faces: torch.Tensor, arcface=None
            "ssim": float(np.mean([ssim(g, o) for g, o in zip(gt_np, out_np)])),
            "codes_used": float((p > 0).double().mean()), "perplexity": float(torch.exp(-(p[p > 0] * p[p > 0].log()).sum()))}
     if arcface is not None:
-        emb = lambda u8: torch.cat([arcface(_f(u8[i:i + 64]).to(dev)).cpu() for i in range(0, len(u8), 64)])
+        emb = lambda u8: torch.cat([arcface(to_tensor(u8[i:i + 64]).to(dev)).cpu() for i in range(0, len(u8), 64)])
         res["ids_arcface"] = float(ids_deg(emb(out), emb(faces))[0].mean())
     if dlib is not None:
-        a, b = dlib.embed(_f(out)), dlib.embed(_f(faces))
+        a, b = dlib.embed(to_tensor(out)), dlib.embed(to_tensor(faces))
         res["ids_dlib"] = float(((a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)).mean())
     return res
 
@@ -269,27 +266,6 @@ def _evaluate(methods, dataset_manifest, split, seed, ranges, limit, expected_sh
     write_run_record(out, config=record or {"methods": [asdict(m) for m in methods]}, seed=seed, data_manifest=test_manifest,
                      status="finished", failures=failures)
     return out
-
-def smoke_evaluation(limit: int = 6, seed: int = 2022, ranges: str = "large") -> Path:
-    """Train the smoke models if missing and evaluate them on `limit` test faces, once: a finished evaluation of the
-    same checkpoints is reused. What `evaluate.ipynb` and `table1.ipynb` use under nbdev_test, which runs them in parallel."""
-    from idcf.train import ensure_checkpoints, SMOKE_DATA
-    from idcf.datasets import build_identity_dataset
-    ensure_checkpoints("smoke")
-    manifest = build_identity_dataset(SMOKE_DATA, progress=False)
-    methods = default_methods("smoke")
-    key = {"limit": limit, "seed": seed, "ranges": ranges, "manifest": str(manifest),
-           "checkpoints": {m.name: sha256_file(m.checkpoint) if m.checkpoint else None for m in methods}}
-    marker = results_root() / "eval" / f".smoke-n{limit}-seed{seed}-{ranges}.json"
-    with locked(marker.with_suffix(".lock")):   # a second caller waits here and then reuses the first one's results
-        if marker.exists():
-            done = json.loads(marker.read_text())
-            if done.get("key") == key and run_status(done["folder"]) == "finished": return Path(done["folder"])
-        record = {"preset": "smoke", "dataset_manifest": str(manifest), "methods": [asdict(m) for m in methods], "split": "test",
-                  "testset_seed": seed, "degradation": ranges, "limit": limit}
-        out = evaluate_methods(methods, manifest, "test", seed, ranges, limit, record=record)
-        atomic_write_json(marker, {"key": key, "folder": str(out)})
-        return out
 
 def load_results(folder: str | Path, partial_ok: bool = False) -> dict[str, tuple[pd.DataFrame, dict]]:
     "Per-method (per-image table, summary) of a finished evaluation folder, keyed by method name; checks one test set."

@@ -19,6 +19,7 @@ from torch import nn
 from .core import shared_root
 from .templates import ARCFACE_TEMPLATE_112, ffhq_template, estimate_similarity, warp_affine
 from .arcface import load_mxnet_model, mobilefacenet_dir
+from .codeformer import to_uint8
 
 # %% auto #0
 __all__ = ['DLIB_FFHQ_BOX', 'ffhq_to_arcface_matrix', 'to_gray128', 'IdentityNet', 'load_identity_net', 'cosine', 'identity_loss',
@@ -122,8 +123,7 @@ class DlibJudge:
 
     @staticmethod
     def to_uint8(faces) -> list[np.ndarray]:
-        if isinstance(faces, torch.Tensor):
-            faces = ((faces.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+        if isinstance(faces, torch.Tensor): faces = to_uint8(faces)
         return [np.ascontiguousarray(f) for f in faces]
 
     def embed(self, faces) -> np.ndarray:

@@ -13,14 +13,10 @@ import torch
 from .losses import backbone_unavailable, make_lpips
 
 # %% auto #0
-__all__ = ['FID_WEIGHTS', 'to_uint8', 'psnr', 'ssim', 'MetricUnavailable', 'LPIPSMetric', 'FIDMetric', 'try_metric',
-           'bootstrap_ci', 'paired_bootstrap']
+__all__ = ['FID_WEIGHTS', 'psnr', 'ssim', 'MetricUnavailable', 'LPIPSMetric', 'FIDMetric', 'try_metric', 'bootstrap_ci',
+           'paired_bootstrap']
 
 # %% ../nbs/09_metrics.ipynb #533a1b9d
-def to_uint8(x: torch.Tensor) -> np.ndarray:
-    "Images (B, 3, H, W) in [-1, 1] as (B, H, W, 3) uint8, rounded as when saved."
-    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-
 def psnr(gt: np.ndarray, out: np.ndarray) -> float:
     "PSNR in dB of uint8 RGB images, data range 255."
     from skimage.metrics import peak_signal_noise_ratio

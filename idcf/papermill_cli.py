@@ -33,7 +33,8 @@ def executed_path(notebook: str | Path, params: dict) -> Path | None:
     nb = Path(notebook)
     m = re.fullmatch(r"train_stage([123])\.ipynb", nb.name)
     if m:     # the run's own folder, never the folder of a finished (committed) run: see `idcf.train.run_dir`
-        from idcf.train import TrainConfig, run_dir, resolve_preset
+        from idcf.train import TrainConfig, run_dir
+        from idcf.runs import resolve_preset
         p = {**notebook_defaults(nb), **params}
         cfg = TrainConfig(stage=int(m.group(1)), preset=resolve_preset(p.get("preset", "auto")), lambda_ids=float(p.get("lambda_ids", 0.0)),
                           seed=int(p.get("seed", 0)), out_dir=p.get("out_dir") or "", overwrite=bool(p.get("overwrite", False)))
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         if nb and not out and nb != "-" and Path(nb).suffix == ".ipynb":
             dest = executed_path(nb, _cli_params(ctx.params))
             if dest is not None and re.fullmatch(r"train_stage[123]\.ipynb", Path(nb).name):
-                from idcf.train import finished_here
+                from idcf.runs import finished_here
                 if finished_here(dest.parent) and not _cli_params(ctx.params).get("overwrite"):
                     print(f"idcf: {dest.parent} holds a finished run and its weights: nothing to do (-p overwrite True trains it again)", file=sys.stderr)
                     return

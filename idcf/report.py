@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import results_root, repo_root, atomic_write_text, atomic_write_json, atomic_path
+from .core import slug, results_root, repo_root, atomic_write_text, atomic_write_json, atomic_path
 from .metrics import bootstrap_ci, paired_bootstrap
 from .evaluate import load_results, UNAVAILABLE
 
 # %% auto #0
 __all__ = ['COLUMNS', 'SEED_PAPER', 'MAIN', 'BASE', 'OURS', 'PLACEHOLDER', 'HAND_NUMBERS_ALLOWED', 'summarise', 'wide_table',
-           'fake_results', 'slug', 'write_table1', 'save_fig', 'lambda_figure', 'per_image_figure', 'grid_figure',
+           'fake_results', 'write_table1', 'save_fig', 'lambda_figure', 'per_image_figure', 'grid_figure',
            'logged_seconds', 'training_facts', 'public_qualitative', 'flatten', 'fill_template', 'hand_typed_numbers',
            'build_paper']
 
@@ -105,9 +105,6 @@ def fake_results(n: int = 300, d_ids: float = 0.01, d_psnr: float = -0.1, seed: 
             OURS: mk(OURS, base_ids + d_ids + rng.normal(0, 0.02, n), base_psnr + d_psnr + rng.normal(0, 0.3, n))}
 
 # %% ../nbs/11_report.ipynb #152b1a43
-def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.lower().replace("λ", "lambda").replace("−", "minus")).strip("_")
-
 def _md(df: pd.DataFrame) -> str:
     return df.reset_index(names="method").to_markdown(index=False)
 
@@ -139,7 +136,7 @@ def write_table1(long: pd.DataFrame, testset: dict, out: Path | None = None) -> 
     summary = {"testset": testset, "unavailable": {h: why for h, why in unavailable}, "values": {}}
     for r in long.itertuples():
         if r.status == "ok":
-            summary["values"][f"{slug(r.method)}.{r.metric}"] = {"value": r.value, "lo": r.lo, "hi": r.hi, "n": r.n,
+            summary["values"][f"{slug(r.method, '_')}.{r.metric}"] = {"value": r.value, "lo": r.lo, "hi": r.hi, "n": r.n,
                                                                   **({"p": r.p} if hasattr(r, "p") and not pd.isna(getattr(r, "p", np.nan)) else {})}
     atomic_write_json(out / "summary.json", summary)
     return summary
@@ -217,7 +214,7 @@ def training_facts(preset: str, seed: int = 0, runs: Path | None = None) -> dict
         rec, m = json.loads(rec_p.read_text()), pd.read_csv(met_p)
         cfg, hw = rec["config"], rec["hardware"]
         val = m.dropna(subset=["val_psnr"])
-        facts[f"stage{cfg['stage']}_lambda{slug(format(cfg['lambda_ids'], 'g'))}"] = {"status": rec.get("status"), "iters": int(m["iter"].iloc[-1]), "batch": cfg["batch"],
+        facts[f"stage{cfg['stage']}_lambda{slug(format(cfg['lambda_ids'], 'g'), '_')}"] = {"status": rec.get("status"), "iters": int(m["iter"].iloc[-1]), "batch": cfg["batch"],
                                "hours": round(logged_seconds(m["time_s"]) / 3600, 2), "lambda_ids": cfg["lambda_ids"],
                                "hardware": hw["cuda"]["device"] if hw.get("cuda") else f"CPU, {hw['torch_threads']} threads",
                                "commit": (rec["git"]["commit"] or "")[:10], "perceptual": rec.get("perceptual_loss"),
@@ -232,9 +229,8 @@ def public_qualitative(checkpoints: dict, seed: int = 0, n: int = 3, ranges: str
     from skimage import data as skdata
     from idcf.align import FaceDetector, align_face
     from idcf.checkpoint import load_codeformer
-    from idcf.codeformer import fast_inference, restore
+    from idcf.codeformer import fast_inference, restore_faces
     from idcf.degrade import sample_params, degrade_cpu
-    from idcf.metrics import to_uint8
     models = {k: fast_inference(load_codeformer(v)) for k, v in checkpoints.items()}
     size = next(iter(models.values())).cfg.img_size
     photo = skdata.astronaut()
@@ -243,8 +239,7 @@ def public_qualitative(checkpoints: dict, seed: int = 0, n: int = 3, ranges: str
     rng = np.random.default_rng(seed); rows = []
     for i in range(n):
         lq = (degrade_cpu(gt.astype(np.float32) / 255, sample_params(rng, size, ranges), noise_seed=seed + i) * 255 + 0.5).clip(0, 255).astype(np.uint8)
-        x = torch.from_numpy(lq).permute(2, 0, 1)[None].float() / 127.5 - 1
-        rows.append([lq] + [to_uint8(restore(m, x, w=0.5))[0] for m in models.values()] + [gt])
+        rows.append([lq] + [restore_faces(m, [lq])[0] for m in models.values()] + [gt])
     return grid_figure(rows, ["degraded input", *models.keys(), "ground truth"])
 
 # %% ../nbs/11_report.ipynb #ceecdf57

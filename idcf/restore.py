@@ -18,8 +18,8 @@ from .core import get_device, repo_root, atomic_write_json, results_root, shippe
 from .imageio import read_image, write_image, list_images, ImageError, MAX_PIXELS
 from .align import FaceDetector, align_face, paste_back, select_faces
 from .checkpoint import load_codeformer
-from .codeformer import fast_inference, restore as restore_batch
-from .metrics import to_uint8
+from .codeformer import fast_inference, restore_faces, DEFAULT_FIDELITY
+from .runs import default_checkpoint
 
 # %% auto #0
 __all__ = ['SHIPPED', 'KEEP_FORMATS', 'shipped_checkpoint', 'resolve_checkpoint', 'ship_stage1', 'ship_models', 'output_name',
@@ -58,7 +58,6 @@ def _ship(model: torch.nn.Module, src: Path, dst: Path, runs: dict, **meta) -> P
 
 def ship_stage1(preset: str = "cpu128", seed: int = 0, out: str | os.PathLike | None = None) -> Path:
     "fp16 safetensors + run record of the Stage I VQGAN of `preset` (an earlier shipped file stays when the run's weights are not here)."
-    from idcf.train import default_checkpoint
     from idcf.checkpoint import load_vqgan
     out = Path(out) if out else results_root() / "checkpoints"
     src, dst = default_checkpoint(1, preset, 0.0, seed), out / f"stage1-{preset}.safetensors"
@@ -69,7 +68,6 @@ def ship_stage1(preset: str = "cpu128", seed: int = 0, out: str | os.PathLike | 
 def ship_models(preset: str = "cpu128", seed: int = 0, lambdas=(0.0, 0.1), out: str | os.PathLike | None = None,
                 max_mb: float = 40.0) -> list[Path]:
     "Write fp16 safetensors + run records of the Stage III runs of `preset` for each λ, and of their Stage I VQGAN, into results/checkpoints/."
-    from idcf.train import default_checkpoint
     out = Path(out) if out else results_root() / "checkpoints"
     written = []
     for lam in lambdas:
@@ -98,7 +96,7 @@ def output_name(path: Path, has_alpha: bool) -> tuple[str, str | None]:
 @dataclass
 class RestoreOptions:
     "Settings of a restoration job."
-    fidelity: float = 0.5
+    fidelity: float = DEFAULT_FIDELITY
     aligned: bool = False
     all_faces: bool = False
     batch: int = 8
@@ -126,11 +124,7 @@ class Restorer:
 
     def restore_faces(self, faces: list[np.ndarray]) -> list[np.ndarray]:
         "Restore aligned uint8 faces (size x size x 3) in batches."
-        out = []
-        for i in range(0, len(faces), self.opts.batch):
-            x = torch.from_numpy(np.stack(faces[i:i + self.opts.batch])).permute(0, 3, 1, 2).float() / 127.5 - 1
-            out += list(to_uint8(restore_batch(self.model, x, w=self.opts.fidelity)))
-        return out
+        return list(restore_faces(self.model, faces, self.opts.fidelity, self.opts.batch))
 
     def process(self, path: Path, out_dir: Path) -> dict:
         "Restore one photo into `out_dir`; returns its report entry (raises ImageError/ValueError for bad inputs)."
@@ -218,7 +212,7 @@ class _AtFidelity(torch.nn.Module):
         super().__init__(); self.model, self.w, self.adain = model, w, adain
     def forward(self, x): return self.model(x, w=self.w, adain=self.adain)[0]
 
-def export_onnx(checkpoint: str | os.PathLike, path: str | os.PathLike, fidelity: float = 0.5, opset: int = 17) -> Path:
+def export_onnx(checkpoint: str | os.PathLike, path: str | os.PathLike, fidelity: float = DEFAULT_FIDELITY, opset: int = 17) -> Path:
     "Export a CodeFormer checkpoint at fidelity `fidelity` to ONNX (input 'faces': B x 3 x S x S in [-1, 1])."
     import warnings
     model = load_codeformer(checkpoint).eval()

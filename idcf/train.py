@@ -27,7 +27,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .core import (get_device, autocast_dtype, seed_everything, results_root, shipped_root, locked, atomic_torch_save, atomic_write_text, atomic_path,
-                       atomic_write_json, write_run_record, run_status, sha256_file, in_test)
+                       atomic_write_json, write_run_record, run_status, sha256_file)
 from .vqgan import CodeFormerConfig, VQAutoEncoder, VQGANDiscriminator, QUANTIZERS
 from .codeformer import CodeFormer
 from .checkpoint import load_weights, save_weights, read_state_dict, CheckpointError, checkpoint_config
@@ -35,15 +35,16 @@ from .degrade import sample_params, degrade_torch
 from .losses import (PerceptualLoss, PERCEPTUAL_CHOICES, d_hinge_loss, g_hinge_loss, adaptive_gan_weight,
                          code_ce_loss, latent_l2_loss, frequency_loss, feature_matching_loss)
 from .identity import load_identity_net, identity_loss, cosine
-from .datasets import BuildConfig, build_identity_dataset, load_faces, read_manifest
+from .datasets import load_faces, read_manifest
+from .runs import (TRAIN_PRESETS, run_name, run_folders, finished_here, latest_run, default_checkpoint,
+                       stage1_weights, resolve_preset, preset_dataset)
 
 # %% auto #0
-__all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'TRANSFORMER_PARTS', 'CARRY_DTYPES', 'TrainConfig', 'run_name', 'run_dir',
-           'finished_here', 'latest_run', 'resolve', 'arch_config', 'default_checkpoint', 'lr_factor', 'ema_update',
+__all__ = ['TRANSFORMER_PARTS', 'CARRY_DTYPES', 'TrainConfig', 'run_dir', 'resolve', 'arch_config', 'lr_factor', 'ema_update',
            'stage3_phase', 'FaceBatcher', 'fixed_val_set', 'trainable_names', 'build_networks', 'Losses', 'step_stage1',
            'step_stage2', 'step_stage3', 'CodeRestarter', 'save_state', 'load_state', 'MetricsLog', 'validate',
            'carry_path', 'save_carry', 'load_carry', 'carry_unfinished', 'TrainingDiverged', 'average_gradients',
-           'train', 'finish_run', 'resolve_preset', 'notebook_config', 'plot_metrics', 'ensure_checkpoints', 'main']
+           'train', 'finish_run', 'notebook_config', 'plot_metrics', 'main']
 
 # %% ../nbs/08_train.ipynb #c3ae4ed1
 @dataclass
@@ -94,49 +95,7 @@ class TrainConfig:
     overwrite: bool = False          # reuse the run folder even when it holds a finished run's record
     threads: int | None = None       # CPU threads (None: torch default)
 
-TRAIN_PRESETS = {
-    "paper512": dict(arch="paper512", data_size=512,
-        s1=dict(iters=1_600_000, batch=4, lr=7e-5, lr_end=6e-5, schedule="cosine", ema=0.995, w_gan=0.8, disc_start=30_000, code_restart=0),
-        s2=dict(iters=500_000, batch=4, lr=1e-4, schedule="multistep", milestones=(0.8, 0.9), ema=0.995),
-        s3=dict(iters=150_000, batch=3, lr=5e-5, lr_end=2e-5, schedule="cosine", ema=0.997, w_gan=0.1),
-        common=dict(ckpt_every=5000, log_every=100, val_every=5000, val_size=64)),
-    "mini128": dict(arch="mini128", data_size=128,
-        s1=dict(iters=20_000, batch=32, lr=2e-4, lr_end=5e-5, schedule="cosine", ema=0.995, w_gan=0.8, disc_start=5_000, code_restart=100),
-        s2=dict(iters=10_000, batch=32, lr=2e-4, schedule="multistep", milestones=(0.8, 0.9), ema=0.995),
-        s3=dict(iters=6_000, batch=24, lr=1e-4, lr_end=2e-5, schedule="cosine", ema=0.997, w_gan=0.1),
-        common=dict(ckpt_every=1000, log_every=50, val_every=1000, val_size=64)),
-    "cpu128": dict(arch="mini128", data_size=128,
-        s1=dict(iters=1_500, batch=8, lr=2e-4, lr_end=5e-5, schedule="cosine", ema=0.995, w_gan=0.8, disc_start=1_000, code_restart=50),
-        s2=dict(iters=400, batch=8, lr=2e-4, schedule="multistep", milestones=(0.8, 0.9), ema=0.99),
-        s3=dict(iters=300, batch=8, lr=1e-4, lr_end=2e-5, schedule="cosine", ema=0.99, w_gan=0.1),
-        common=dict(ckpt_every=100, log_every=10, val_every=200, val_size=32)),
-    "cpu128long": dict(arch="mini128cos", data_size=128,
-        s1=dict(iters=24_000, batch=8, lr=2e-4, lr_end=2e-5, schedule="cosine", ema=0.999, w_gan=0.1, disc_start=12_000,
-                code_restart=200, w_fft=1.0, w_fm=1.0),
-        s2=dict(iters=6_000, batch=8, lr=2e-4, schedule="multistep", milestones=(0.8, 0.9), ema=0.995),
-        s3=dict(iters=3_000, batch=8, lr=1e-4, lr_end=2e-5, schedule="cosine", ema=0.995, w_gan=0.1, w_fft=1.0, w_fm=1.0),
-        common=dict(ckpt_every=100, log_every=20, val_every=500, val_size=64)),
-    "smoke": dict(arch="smoke", data_size=64,
-        s1=dict(iters=8, batch=4, lr=1e-3, lr_end=1e-4, schedule="cosine", ema=0.9, w_gan=0.8, disc_start=4, code_restart=2),
-        s2=dict(iters=8, batch=4, lr=1e-3, schedule="multistep", milestones=(0.5, 0.75), ema=0.9),
-        s3=dict(iters=8, batch=4, lr=1e-3, lr_end=1e-4, schedule="cosine", ema=0.9, w_gan=0.1),
-        common=dict(ckpt_every=4, log_every=1, val_every=4, val_size=4)),
-}
-SMOKE_DATA = BuildConfig(size=64, seed=0, max_identities=12)
-
 # %% ../nbs/08_train.ipynb #6e462d54
-def run_name(stage: int, preset: str, lambda_ids: float, seed: int) -> str:
-    "`stage<k>-<preset>-lambda<λ>-seed<seed>`, the run folder under results/runs."
-    return f"stage{stage}-{preset}-lambda{lambda_ids:g}-seed{seed}"
-
-def _run_folders(name: str) -> list[Path]:
-    "results/runs/<name>, <name>-2, <name>-3 … that exist, oldest first."
-    base = results_root() / "runs" / name
-    out = [base] if base.is_dir() else []
-    k = 2
-    while (d := base.with_name(f"{name}-{k}")).is_dir(): out.append(d); k += 1
-    return out
-
 def run_dir(cfg: TrainConfig) -> Path:
     "`out_dir`, else the first of results/runs/<run name>, <run name>-2, … that is not a finished record without its weights."
     if cfg.out_dir: return Path(cfg.out_dir)
@@ -145,15 +104,6 @@ def run_dir(cfg: TrainConfig) -> Path:
     k, d = 2, base
     while run_status(d) == "finished" and not (d / "net_g_ema.pth").is_file(): d, k = base.with_name(f"{base.name}-{k}"), k + 1
     return d
-
-def finished_here(out: Path) -> bool:
-    "A finished run whose final weights are in its folder: running it again has nothing to do."
-    return run_status(out) == "finished" and (Path(out) / "net_g_ema.pth").is_file()
-
-def latest_run(stage: int, preset: str, lambda_ids: float, seed: int) -> Path:
-    "The newest folder of this run name (the plain name when there is none yet)."
-    found = _run_folders(run_name(stage, preset, lambda_ids, seed))
-    return found[-1] if found else results_root() / "runs" / run_name(stage, preset, lambda_ids, seed)
 
 # %% ../nbs/08_train.ipynb #3699dc7d
 def _fail(param: str, msg: str): raise ValueError(f"{param}: {msg}")
@@ -187,7 +137,7 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
     if cfg.lr <= 0: _fail("lr", f"{cfg.lr} must be > 0")
     if not 0 <= cfg.ema < 1: _fail("ema", f"{cfg.ema} must be in [0, 1)")
     if check_files and cfg.stage >= 2:
-        if not cfg.vqgan_ckpt: cfg.vqgan_ckpt = str(_stage1_weights(cfg.preset, cfg.seed))
+        if not cfg.vqgan_ckpt: cfg.vqgan_ckpt = str(stage1_weights(cfg.preset, cfg.seed))
         if cfg.stage == 3 and not cfg.init_ckpt: cfg.init_ckpt = str(default_checkpoint(2, cfg.preset, cfg.lambda_ids, cfg.seed))
         for name in ("vqgan_ckpt",) + (("init_ckpt",) if cfg.stage == 3 else ()):
             if not Path(getattr(cfg, name)).is_file():
@@ -195,22 +145,10 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
                             f"(papermill nbs/train_stage{1 if name == 'vqgan_ckpt' else 2}.ipynb -p preset {cfg.preset}) or pass its path")
     return cfg
 
-def _stage1_weights(preset: str, seed: int) -> Path:
-    "The Stage I run's final weights, else the shipped Stage I of the preset (a fresh clone has only those), saying so."
-    run, shipped = default_checkpoint(1, preset, 0.0, seed), shipped_root() / f"stage1-{preset}.safetensors"
-    if run.is_file() or not shipped.is_file(): return run
-    print(f"vqgan_ckpt: no Stage I run of {preset!r} here ({run}); using the shipped Stage I weights {shipped}")
-    return shipped
-
 def arch_config(cfg: TrainConfig) -> CodeFormerConfig:
     "The preset's architecture, with `cfg.quantizer` when given."
     arch = CodeFormerConfig.preset(TRAIN_PRESETS[cfg.preset]["arch"])
     return dataclasses.replace(arch, quantizer=cfg.quantizer) if cfg.quantizer else arch
-
-def default_checkpoint(stage: int, preset: str, lambda_ids: float, seed: int) -> Path:
-    "Final EMA weights of the newest run of `stage`/`preset`/`λ`/`seed` that has them (else where the first would be)."
-    done = [d for d in _run_folders(run_name(stage, preset, lambda_ids, seed)) if (d / "net_g_ema.pth").is_file()]
-    return (done[-1] if done else results_root() / "runs" / run_name(stage, preset, lambda_ids, seed)) / "net_g_ema.pth"
 
 # %% ../nbs/08_train.ipynb #29786094
 def lr_factor(cfg: TrainConfig, it: int) -> float:
@@ -546,10 +484,7 @@ def _dist_info():
     return 0, 1
 
 def _training_faces(cfg: TrainConfig, device) -> tuple[torch.Tensor, torch.Tensor, Path]:
-    if cfg.data: manifest = Path(cfg.data)
-    elif cfg.preset == "smoke": manifest = build_identity_dataset(SMOKE_DATA, progress=False)
-    elif TRAIN_PRESETS[cfg.preset]["data_size"] == 128: manifest = build_identity_dataset(BuildConfig(size=128, seed=0))
-    else: _fail("data", "preset 'paper512' trains on FFHQ: pass data=<manifest from idcf.datasets.index_folder(<FFHQ folder>, 512)>")
+    manifest = Path(cfg.data) if cfg.data else preset_dataset(cfg.preset)
     if not manifest.is_file(): _fail("data", f"manifest {manifest} not found")
     train_faces, _ = load_faces(manifest, "train")
     try: val_faces, _ = load_faces(manifest, "val")
@@ -680,21 +615,13 @@ def finish_run(out: Path, cfg: TrainConfig, nets: dict, manifest: Path, L, secon
                                        for k in ("vqgan_ckpt", "init_ckpt") if getattr(cfg, k)})
 
 # %% ../nbs/08_train.ipynb #7c5401db
-def resolve_preset(preset: str) -> str:
-    "'auto' → 'mini128' with a GPU, else 'cpu128'; other names pass through."
-    if preset == "auto": return "mini128" if torch.cuda.is_available() else "cpu128"
-    return preset
-
 def notebook_config(stage: int, **params) -> TrainConfig:
-    "A validated `TrainConfig` from a training notebook's parameters (smoke preset under nbdev_test)."
+    "A validated `TrainConfig` from a training notebook's parameters (unknown names are refused)."
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = set(params) - fields
     if unknown: raise ValueError(f"unknown training parameters {sorted(unknown)}; valid: {sorted(fields)}")
     params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in params.items()}
     params["preset"] = resolve_preset(params.get("preset", "auto"))
-    if in_test():
-        print(f"nbdev_test: running the 'smoke' preset with perceptual='ssim' instead of {params['preset']!r}")
-        params.update(preset="smoke", perceptual="ssim", iters=None, batch=None, lr=None)
     return resolve(TrainConfig(stage=stage, **params))
 
 def plot_metrics(run: str | Path):
@@ -709,18 +636,6 @@ def plot_metrics(run: str | Path):
     if v["val_ids"].notna().any(): sns.lineplot(data=v, x="iter", y="val_ids", marker="o", ax=ax[2]); ax[2].set_title("validation IDS")
     fig.tight_layout()
     return fig
-
-# %% ../nbs/08_train.ipynb #ec97402d
-def ensure_checkpoints(preset: str = "smoke", lambdas=(0.0, 0.1), perceptual: str = "ssim", seed: int = 0,
-                       progress: bool = False) -> dict:
-    "Train the missing Stage I/II/III runs of `preset` for each λ; returns {(stage, λ): weights path}."
-    out = {}
-    with locked(results_root() / "runs" / f".ensure-{preset}-seed{seed}.lock"):   # parallel notebooks train each run once
-        for stage, lam in [(1, 0.0)] + [(s, l) for l in lambdas for s in (2, 3)]:
-            ck = default_checkpoint(stage, preset, lam, seed)
-            if not ck.exists(): train(TrainConfig(stage=stage, preset=preset, lambda_ids=lam, perceptual=perceptual, seed=seed), progress=progress)
-            out[(stage, lam)] = ck
-    return out
 
 # %% ../nbs/08_train.ipynb #b23076d0
 def _parse_value(field: dataclasses.Field, s: str):

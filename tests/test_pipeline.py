@@ -15,7 +15,7 @@ def test_make_table1_end_to_end(tmp_path, monkeypatch):
     results = tmp_path / "results"
     env = {**os.environ, "IDCF_RESULTS": str(results)}
     env.pop("IN_TEST", None)
-    code = "from idcf.train import ensure_checkpoints; ensure_checkpoints('smoke')"
+    code = "from idcf.testing import ensure_checkpoints; ensure_checkpoints('smoke')"
     subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=ROOT)
     papers = tmp_path / "papers"
     papers.mkdir()
@@ -44,7 +44,8 @@ def test_make_table1_end_to_end(tmp_path, monkeypatch):
 def test_unavailable_metrics_are_reported_with_their_reason(tmp_path, monkeypatch):
     "Hide every backbone (empty torch hub): LPIPS and FID must appear as unavailable, with the reason, in CSV and table."
     import torch
-    from idcf.train import ensure_checkpoints, SMOKE_DATA
+    from idcf.testing import ensure_checkpoints
+    from idcf.runs import SMOKE_DATA
     from idcf.datasets import build_identity_dataset
     from idcf.evaluate import Method, evaluate_methods, load_results
     from idcf.report import summarise, write_table1
@@ -73,10 +74,11 @@ def test_ceiling_row_reconstructs_the_ground_truth(tmp_path, monkeypatch):
     import torch
     from idcf.checkpoint import save_weights, load_vqgan
     from idcf.datasets import build_identity_dataset, read_manifest
-    from idcf.evaluate import CEILING, Method, evaluate_methods, load_results, _reconstruct
+    from idcf.evaluate import CEILING, Method, evaluate_methods, load_results, _reconstruct, testset_dir
     from idcf.imageio import read_image
-    from idcf.metrics import psnr, to_uint8
-    from idcf.train import SMOKE_DATA
+    from idcf.metrics import psnr
+    from idcf.codeformer import to_tensor, to_uint8
+    from idcf.runs import SMOKE_DATA
     from idcf.vqgan import CodeFormerConfig, VQAutoEncoder
     monkeypatch.setenv("IDCF_RESULTS", str(tmp_path / "results"))
     torch.manual_seed(0)
@@ -85,11 +87,11 @@ def test_ceiling_row_reconstructs_the_ground_truth(tmp_path, monkeypatch):
     out = evaluate_methods([Method(CEILING, str(ck), stage=1, source="hq")], man, limit=4, metrics=("psnr",))
     df, s = load_results(out)[CEILING]
     assert s["method"]["source"] == "hq"
-    vq, tdir = load_vqgan(ck), man.parent / "testsets" / out.name
+    vq, tdir = load_vqgan(ck), testset_dir(man, out.name)
     rows = read_manifest(tdir / "test.csv")
     assert list(df["lq"]) == [r["lq"] for r in rows]
     load = lambda key: np.stack([read_image(tdir / r[key]).rgb for r in rows])
-    recon = lambda u8: to_uint8(_reconstruct(vq, torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 127.5 - 1))
+    recon = lambda u8: to_uint8(_reconstruct(vq, to_tensor(u8)))
     gt = load("hq")
     from_hq = [psnr(g, o) for g, o in zip(gt, recon(gt))]
     from_lq = [psnr(g, o) for g, o in zip(gt, recon(load("lq")))]
@@ -106,7 +108,7 @@ def test_paper_templates_have_no_hand_typed_numbers():
 @pytest.mark.usefixtures("shared")
 def test_ground_truth_embeddings_are_computed_once_per_test_set(tmp_path, monkeypatch):
     "The dlib (and ArcFace) embeddings of the ground truth do not depend on the method: one pass per test set."
-    from idcf.train import SMOKE_DATA
+    from idcf.runs import SMOKE_DATA
     from idcf.datasets import build_identity_dataset
     from idcf.evaluate import Method, Scorer, prepare_testset
     monkeypatch.setenv("IDCF_RESULTS", str(tmp_path / "results"))
