@@ -27,7 +27,8 @@ from .runs import default_checkpoint
 
 # %% auto #0
 __all__ = ['CEILING', 'UNAVAILABLE', 'METRICS', 'Method', 'default_methods', 'testset_name', 'testset_dir', 'prepare_testset',
-           'Scorer', 'restore_testset', 'reconstruction_scores', 'evaluate_methods', 'load_results']
+           'Scorer', 'restore_testset', 'reconstruction_scores', 'evaluate_methods', 'load_results',
+           'public_qualitative_rows']
 
 # %% ../nbs/10_evaluate.ipynb #6b9292f0
 @dataclass
@@ -283,3 +284,19 @@ def load_results(folder: str | Path, partial_ok: bool = False) -> dict[str, tupl
                              f"but {folder.name} is {rec['manifest_sha256'][:12]}… — re-run the evaluation")
         out[s["method"]["name"]] = (pd.read_csv(js.with_suffix(".csv")), s)
     return out
+
+# %% ../nbs/10_evaluate.ipynb #c1565259
+def public_qualitative_rows(checkpoints: dict, seed: int = 0, n: int = 3, ranges: str = "large") -> tuple[list, list[str]]:
+    "Rows LQ / restorations / GT for `n` seeded degradations of skimage's astronaut (public domain), and column titles."
+    from skimage import data as skdata
+    from idcf.align import FaceDetector, align_face
+    from idcf.degrade import sample_params, degrade_cpu
+    models = {k: fast_inference(load_codeformer(v)) for k, v in checkpoints.items()}
+    size = next(iter(models.values())).cfg.img_size
+    photo = skdata.astronaut()
+    gt = align_face(photo, FaceDetector().detect(photo)[0].landmarks, size).image
+    rng = np.random.default_rng(seed); rows = []
+    for i in range(n):
+        lq = (degrade_cpu(gt.astype(np.float32) / 255, sample_params(rng, size, ranges), noise_seed=seed + i) * 255 + 0.5).clip(0, 255).astype(np.uint8)
+        rows.append([lq] + [restore_faces(m, [lq])[0] for m in models.values()] + [gt])
+    return rows, ["degraded input", *models.keys(), "ground truth"]

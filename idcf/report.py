@@ -22,8 +22,7 @@ from .evaluate import load_results, UNAVAILABLE
 # %% auto #0
 __all__ = ['COLUMNS', 'SEED_PAPER', 'MAIN', 'BASE', 'OURS', 'PLACEHOLDER', 'HAND_NUMBERS_ALLOWED', 'summarise', 'wide_table',
            'fake_results', 'write_table1', 'save_fig', 'lambda_figure', 'per_image_figure', 'grid_figure',
-           'logged_seconds', 'training_facts', 'public_qualitative', 'flatten', 'fill_template', 'hand_typed_numbers',
-           'build_paper']
+           'logged_seconds', 'training_facts', 'flatten', 'fill_template', 'hand_typed_numbers', 'build_paper']
 
 # %% ../nbs/11_report.ipynb #1f2f43f6
 COLUMNS = [  # (csv column or set metric, header, better, per-image?)
@@ -222,25 +221,6 @@ def training_facts(preset: str, seed: int = 0, runs: Path | None = None) -> dict
                                "val_ids": float(val["val_ids"].iloc[-1]) if len(val) and not pd.isna(val["val_ids"].iloc[-1]) else None}
     if facts: facts["total_hours"] = round(sum(v["hours"] for v in facts.values() if isinstance(v, dict)), 2)
     return facts
-
-def public_qualitative(checkpoints: dict, seed: int = 0, n: int = 3, ranges: str = "large"):
-    "Grid LQ / restorations / GT for `n` seeded degradations of skimage's astronaut (public domain)."
-    import torch
-    from skimage import data as skdata
-    from idcf.align import FaceDetector, align_face
-    from idcf.checkpoint import load_codeformer
-    from idcf.codeformer import fast_inference, restore_faces
-    from idcf.degrade import sample_params, degrade_cpu
-    models = {k: fast_inference(load_codeformer(v)) for k, v in checkpoints.items()}
-    size = next(iter(models.values())).cfg.img_size
-    photo = skdata.astronaut()
-    face = FaceDetector().detect(photo)[0]
-    gt = align_face(photo, face.landmarks, size).image
-    rng = np.random.default_rng(seed); rows = []
-    for i in range(n):
-        lq = (degrade_cpu(gt.astype(np.float32) / 255, sample_params(rng, size, ranges), noise_seed=seed + i) * 255 + 0.5).clip(0, 255).astype(np.uint8)
-        rows.append([lq] + [restore_faces(m, [lq])[0] for m in models.values()] + [gt])
-    return grid_figure(rows, ["degraded input", *models.keys(), "ground truth"])
 
 # %% ../nbs/11_report.ipynb #ceecdf57
 PLACEHOLDER = re.compile(r"\{\{(table:[a-z_]+|[^{}:]+)(?::([^{}]+))?\}\}")
