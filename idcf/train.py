@@ -44,7 +44,8 @@ __all__ = ['TRANSFORMER_PARTS', 'CARRY_DTYPES', 'TrainConfig', 'run_dir', 'resol
            'stage3_phase', 'FaceBatcher', 'fixed_val_set', 'trainable_names', 'build_networks', 'Losses', 'step_stage1',
            'step_stage2', 'step_stage3', 'CodeRestarter', 'save_state', 'load_state', 'MetricsLog', 'validate',
            'carry_path', 'save_carry', 'load_carry', 'carry_unfinished', 'TrainingDiverged', 'average_gradients',
-           'train', 'finish_run', 'notebook_config', 'plot_metrics', 'main']
+           'TrainingSession', 'optimisers', 'train_step', 'train', 'finish_run', 'notebook_config', 'plot_metrics',
+           'main']
 
 # %% ../nbs/08_train.ipynb #c3ae4ed1
 @dataclass
@@ -493,103 +494,150 @@ def _training_faces(cfg: TrainConfig, device) -> tuple[torch.Tensor, torch.Tenso
     if train_faces.shape[-1] != want: _fail("data", f"{manifest}: faces are {train_faces.shape[-1]} px, preset {cfg.preset!r} needs {want} px")
     return train_faces.to(device), val_faces[: cfg.val_size].to(device), manifest
 
-def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) -> Path:
-    "Train (or resume) one stage; returns the run folder."
-    hooks = hooks or {}
-    cfg = resolve(cfg)
-    rank, world = _dist_info()
+# %% ../nbs/08_train.ipynb #37ba7cc3
+@dataclass
+class TrainingSession:
+    "What one training session holds: the run's networks, optimisers, data and logs."
+    cfg: TrainConfig
+    out: Path
+    device: torch.device
+    rank: int
+    world: int
+    nets: dict
+    L: Losses
+    opts: dict
+    params: list
+    batcher: FaceBatcher
+    restarter: CodeRestarter
+    log: MetricsLog
+    val: tuple | None
+    manifest: Path
+    start: int = 0                   # first iteration of this session
+    t_before: float = 0.0            # training seconds of earlier sessions of this run
+
+    @property
+    def ck(self) -> Path: return self.out / "ckpt" / "latest.pt"
+
+def optimisers(cfg: TrainConfig, nets: dict) -> tuple[list, dict]:
+    "The trainable parameters and the Adam optimisers of the generator ('g') and discriminator ('d')."
+    params = [p for p in nets["model"].parameters() if p.requires_grad]
+    opts = {"g": torch.optim.Adam(params, lr=cfg.lr, betas=(0.9, 0.99))}
+    if "disc" in nets: opts["d"] = torch.optim.Adam(nets["disc"].parameters(), lr=cfg.lr, betas=(0.9, 0.99))
+    return params, opts
+
+def _session(cfg: TrainConfig, out: Path, rank: int, world: int) -> TrainingSession:
+    "Data, networks, losses, optimisers and batcher of a stage, seeded."
     device = get_device(cfg.device)
     if device.type == "cuda" and world > 1: device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    if cfg.threads: torch.set_num_threads(cfg.threads)
-    out = run_dir(cfg); ck = out / "ckpt" / "latest.pt"
-    if finished_here(out) and not cfg.overwrite:
-        if rank == 0: print(f"{out}: this run has finished (net_g_ema.pth is there); nothing to do — overwrite=True trains it again")
-        return out
-    resume = cfg.resume and not (cfg.overwrite and run_status(out) == "finished")     # overwrite: from scratch
-    if rank == 0: (out / "ckpt").mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
     faces, val_faces, manifest = _training_faces(cfg, device)
     val = fixed_val_set(val_faces, cfg.val_size, ranges="large") if cfg.val_size else None
     nets = build_networks(cfg, device)
     L = Losses(cfg, device)
-    dt = autocast_dtype(device, cfg.precision)
-    model = nets["model"]
-    params = [p for p in model.parameters() if p.requires_grad]
-    opts = {"g": torch.optim.Adam(params, lr=cfg.lr, betas=(0.9, 0.99))}
-    if "disc" in nets: opts["d"] = torch.optim.Adam(nets["disc"].parameters(), lr=cfg.lr, betas=(0.9, 0.99))
-    batcher = FaceBatcher(faces, cfg.batch, cfg.seed, rank, world)
-    t_before = 0.0                       # training seconds of earlier sessions of this run
+    params, opts = optimisers(cfg, nets)
     restarter = CodeRestarter(arch_config(cfg).codebook_size, cfg.code_restart if cfg.stage == 1 else 0, cfg.seed, device)
-    start = 0
-    log = MetricsLog(out / "metrics.csv")
-    carried = carry_path(out)
-    if resume and (ck.exists() or carried.exists()):
-        start, extra = load_state(ck if ck.exists() else load_carry(carried), nets, opts, batcher, device)
-        if not ck.exists() and rank == 0: print(f"no {ck}: resuming from the carried state {carried}")
-        t_before = float(extra.get("elapsed_s", 0.0))
-        if "code_counts" in extra: restarter.counts.copy_(extra["code_counts"])
-        if rank == 0: log.truncate(start); print(f"resuming {out.name} from iteration {start}")
-    elif rank == 0 and log.path.exists(): log.path.unlink()
-    if world > 1:                        # every rank starts from rank 0's weights
+    return TrainingSession(cfg, out, device, rank, world, nets, L, opts, params, FaceBatcher(faces, cfg.batch, cfg.seed, rank, world),
+                           restarter, MetricsLog(out / "metrics.csv"), val, manifest)
+
+def _resume(s: TrainingSession, resume: bool) -> None:
+    "Continue from ckpt/latest.pt, else from the carried state; a fresh start drops an old metrics log."
+    carried = carry_path(s.out)
+    if resume and (s.ck.exists() or carried.exists()):
+        s.start, extra = load_state(s.ck if s.ck.exists() else load_carry(carried), s.nets, s.opts, s.batcher, s.device)
+        if not s.ck.exists() and s.rank == 0: print(f"no {s.ck}: resuming from the carried state {carried}")
+        s.t_before = float(extra.get("elapsed_s", 0.0))
+        if "code_counts" in extra: s.restarter.counts.copy_(extra["code_counts"])
+        if s.rank == 0: s.log.truncate(s.start); print(f"resuming {s.out.name} from iteration {s.start}")
+    elif s.rank == 0 and s.log.path.exists(): s.log.path.unlink()
+    if s.world > 1:                        # every rank starts from rank 0's weights
         for k in ("model", "ema", "disc"):
-            if k in nets:
-                for t in nets[k].state_dict().values(): dist.broadcast(t, 0)
-    if rank == 0:
-        write_run_record(out, config=cfg, seed=cfg.seed, data_manifest=manifest, status="running", start_iter=start,
-                         architecture=asdict(arch_config(cfg)), world_size=world, device=str(device),
-                         perceptual_loss=cfg.perceptual, identity_net=getattr(L.idnet, "name", None),
-                         init_checkpoints={k: {"path": getattr(cfg, k), "sha256": sha256_file(getattr(cfg, k))}
-                                           for k in ("vqgan_ckpt", "init_ckpt") if getattr(cfg, k)})
-    t0 = time.time() - t_before
-    bar = tqdm(range(start, cfg.iters), initial=start, total=cfg.iters, desc=f"stage {cfg.stage}", disable=not progress or rank != 0)
+            if k in s.nets:
+                for t in s.nets[k].state_dict().values(): dist.broadcast(t, 0)
+
+# %% ../nbs/08_train.ipynb #b7269ef5
+def _autocast(s: TrainingSession):
+    dt = autocast_dtype(s.device, s.cfg.precision)
+    return torch.autocast(s.device.type, dtype=dt) if dt is not None else torch.autocast(s.device.type, enabled=False)
+
+def _check_finite(s: TrainingSession, total: torch.Tensor, logs: dict, it: int) -> None:
+    if torch.isfinite(total): return
+    bad = [k for k, v in logs.items() if not torch.isfinite(torch.as_tensor(v)).all()]
+    raise TrainingDiverged(f"{s.out.name}: non-finite loss {total.item()} at iteration {it} (terms: {bad or 'total'}); "
+                           f"stopped. Last good checkpoint: {s.ck if s.ck.exists() else 'none yet'}")
+
+def _disc_step(s: TrainingSession, hq: torch.Tensor, fake: torch.Tensor, it: int) -> torch.Tensor:
+    "One hinge-loss step of the discriminator on real faces and the (detached) generated ones."
+    with _autocast(s): d_loss = d_hinge_loss(s.nets["disc"](hq), s.nets["disc"](fake.detach()))
+    if not torch.isfinite(d_loss):
+        raise TrainingDiverged(f"{s.out.name}: non-finite discriminator loss at iteration {it}; last good checkpoint: {s.ck}")
+    s.opts["d"].zero_grad(set_to_none=True); d_loss.backward()
+    if s.world > 1: average_gradients(list(s.nets["disc"].parameters()), s.world)
+    s.opts["d"].step()
+    return d_loss
+
+def train_step(s: TrainingSession, it: int, hooks: dict) -> tuple[torch.Tensor, dict]:
+    "Iteration `it`: the stage's losses, the generator step, code restarts, the discriminator step, the EMA update."
+    cfg = s.cfg
+    for o in s.opts.values():
+        for g in o.param_groups: g["lr"] = cfg.lr * lr_factor(cfg, it)
+    if cfg.stage == 3: ranges, w, img = stage3_phase(it, cfg.iters)
+    else: ranges, w, img = (None if cfg.stage == 1 else cfg.degradation), 0.0, cfg.stage == 1
+    hq, lq = s.batcher.next(ranges)
+    if "batch" in hooks: hq, lq = hooks["batch"](it, hq, lq)
+    with _autocast(s):
+        if cfg.stage == 1: total, logs, fake = step_stage1(cfg, s.nets, s.L, hq, it)
+        elif cfg.stage == 2: total, logs, fake = step_stage2(cfg, s.nets, s.L, hq, lq, it)
+        else: total, logs, fake = step_stage3(cfg, s.nets, s.L, hq, lq, it, w, img)
+    _check_finite(s, total, logs, it)
+    s.opts["g"].zero_grad(set_to_none=True)
+    total.backward()
+    if s.world > 1: average_gradients(s.params, s.world)
+    if cfg.grad_clip > 0: logs["grad_norm"] = torch.nn.utils.clip_grad_norm_(s.params, cfg.grad_clip)
+    s.opts["g"].step()
+    if cfg.stage == 1 and cfg.code_restart:
+        logs["codes_restarted"] = torch.tensor(float(s.restarter(it, s.nets["model"].quantize, *s.nets.pop("_last_codes"), s.opts["g"])))
+    if fake is not None and "disc" in s.nets and (cfg.stage == 3 or it >= cfg.disc_start): logs["d_loss"] = _disc_step(s, hq, fake, it)
+    ema_update(s.nets["ema"], s.nets["model"], cfg.ema)
+    return total, logs
+
+# %% ../nbs/08_train.ipynb #228732cf
+def _bookkeeping(s: TrainingSession, done: int, total: torch.Tensor, logs: dict, t0: float, bar) -> None:
+    "Log, validate and checkpoint on their schedules (rank 0 only)."
+    cfg, row = s.cfg, None
+    if done % cfg.log_every == 0 or done == cfg.iters:
+        row = {"iter": done, "time_s": round(time.time() - t0, 2), "lr": cfg.lr * lr_factor(cfg, done - 1),
+               "loss": total.item(), **{k: float(torch.as_tensor(v).detach().float()) for k, v in logs.items()}}
+    if done % cfg.val_every == 0 or done == cfg.iters:
+        row = {**(row or {"iter": done, "time_s": round(time.time() - t0, 2)}), **validate(cfg, s.nets["ema"], s.val, s.L.idnet)}
+    if row is not None:
+        s.log.append(_fill_fields(row, cfg)); bar.set_postfix({k: round(v, 4) for k, v in row.items() if isinstance(v, float) and k != "time_s"})
+    if done % cfg.ckpt_every == 0 or done == cfg.iters:
+        save_state(s.ck, done, s.nets, s.opts, s.batcher, cfg, {"code_counts": s.restarter.counts, "elapsed_s": time.time() - t0})
+
+def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) -> Path:
+    "Train (or resume) one stage; returns the run folder."
+    hooks, cfg = hooks or {}, resolve(cfg)
+    rank, world = _dist_info()
+    if cfg.threads: torch.set_num_threads(cfg.threads)
+    out = run_dir(cfg)
+    if finished_here(out) and not cfg.overwrite:
+        if rank == 0: print(f"{out}: this run has finished (net_g_ema.pth is there); nothing to do — overwrite=True trains it again")
+        return out
+    resume = cfg.resume and not (cfg.overwrite and run_status(out) == "finished")     # overwrite: from scratch
+    if rank == 0: (out / "ckpt").mkdir(parents=True, exist_ok=True)
+    s = _session(cfg, out, rank, world)
+    _resume(s, resume)
+    if rank == 0: _record(s, "running", device=str(s.device))
+    t0 = time.time() - s.t_before
+    bar = tqdm(range(s.start, cfg.iters), initial=s.start, total=cfg.iters, desc=f"stage {cfg.stage}", disable=not progress or rank != 0)
     for it in bar:
-        for o in opts.values():
-            for g in o.param_groups: g["lr"] = cfg.lr * lr_factor(cfg, it)
-        if cfg.stage == 3: ranges, w, img = stage3_phase(it, cfg.iters)
-        else: ranges, w, img = (None if cfg.stage == 1 else cfg.degradation), 0.0, cfg.stage == 1
-        hq, lq = batcher.next(ranges)
-        if "batch" in hooks: hq, lq = hooks["batch"](it, hq, lq)
-        ctx = torch.autocast(device.type, dtype=dt) if dt is not None else torch.autocast(device.type, enabled=False)
-        with ctx:
-            if cfg.stage == 1: total, logs, fake = step_stage1(cfg, nets, L, hq, it)
-            elif cfg.stage == 2: total, logs, fake = step_stage2(cfg, nets, L, hq, lq, it)
-            else: total, logs, fake = step_stage3(cfg, nets, L, hq, lq, it, w, img)
-        if not torch.isfinite(total):
-            bad = [k for k, v in logs.items() if not torch.isfinite(torch.as_tensor(v)).all()]
-            raise TrainingDiverged(f"{out.name}: non-finite loss {total.item()} at iteration {it} (terms: {bad or 'total'}); "
-                                   f"stopped. Last good checkpoint: {ck if ck.exists() else 'none yet'}")
-        opts["g"].zero_grad(set_to_none=True)
-        total.backward()
-        if world > 1: average_gradients(params, world)
-        if cfg.grad_clip > 0: logs["grad_norm"] = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-        opts["g"].step()
-        if cfg.stage == 1 and cfg.code_restart:
-            logs["codes_restarted"] = torch.tensor(float(restarter(it, nets["model"].quantize, *nets.pop("_last_codes"), opts["g"])))
-        if fake is not None and "disc" in nets and (cfg.stage == 3 or it >= cfg.disc_start):
-            with ctx: d_loss = d_hinge_loss(nets["disc"](hq), nets["disc"](fake.detach()))
-            if not torch.isfinite(d_loss):
-                raise TrainingDiverged(f"{out.name}: non-finite discriminator loss at iteration {it}; last good checkpoint: {ck}")
-            opts["d"].zero_grad(set_to_none=True); d_loss.backward()
-            if world > 1: average_gradients(list(nets["disc"].parameters()), world)
-            opts["d"].step()
-            logs["d_loss"] = d_loss
-        ema_update(nets["ema"], nets["model"], cfg.ema)
-        done = it + 1
-        if rank == 0:
-            row = None
-            if done % cfg.log_every == 0 or done == cfg.iters:
-                row = {"iter": done, "time_s": round(time.time() - t0, 2), "lr": cfg.lr * lr_factor(cfg, it),
-                       "loss": total.item(), **{k: float(torch.as_tensor(v).detach().float()) for k, v in logs.items()}}
-            if done % cfg.val_every == 0 or done == cfg.iters:
-                row = {**(row or {"iter": done, "time_s": round(time.time() - t0, 2)}), **validate(cfg, nets["ema"], val, L.idnet)}
-            if row is not None:
-                log.append(_fill_fields(row, cfg)); bar.set_postfix({k: round(v, 4) for k, v in row.items() if isinstance(v, float) and k != "time_s"})
-            if done % cfg.ckpt_every == 0 or done == cfg.iters:
-                save_state(ck, done, nets, opts, batcher, cfg, {"code_counts": restarter.counts, "elapsed_s": time.time() - t0})
-        if "after_step" in hooks: hooks["after_step"](done)
-    if rank == 0: finish_run(out, cfg, nets, manifest, L, time.time() - t0, start)
+        total, logs = train_step(s, it, hooks)
+        if rank == 0: _bookkeeping(s, it + 1, total, logs, t0, bar)
+        if "after_step" in hooks: hooks["after_step"](it + 1)
+    if rank == 0: finish_run(s, time.time() - t0)
     return out
 
+# %% ../nbs/08_train.ipynb #83d0e4a1
 def _fill_fields(row: dict, cfg: TrainConfig) -> dict:
     "Every row carries the same columns, so the CSV header fits all rows of a stage."
     cols = {1: ["l1", "perceptual", "fft", "codebook", "perplexity", "codes_restarted", "g_gan", "gan_weight", "fm", "d_loss"],
@@ -598,21 +646,25 @@ def _fill_fields(row: dict, cfg: TrainConfig) -> dict:
     base = ["iter", "time_s", "lr", "loss"] + cols + ["grad_norm", "val_psnr", "val_ids"]
     return {k: row.get(k) for k in base}
 
-def finish_run(out: Path, cfg: TrainConfig, nets: dict, manifest: Path, L, seconds: float, start: int) -> None:
-    "Export the EMA weights in the published layout and write the final run record."
-    ema = nets["ema"]
-    save_weights(ema, out / "net_g_ema.pth", key="params_ema")
-    if cfg.stage == 1 and "disc" in nets: save_weights(nets["disc"], out / "net_d.pth", key="params_d")
-    final = {}
-    if (out / "metrics.csv").exists():
-        rows = [r for r in csv.DictReader(open(out / "metrics.csv")) if r.get("val_psnr")]
-        if rows: final = {k: float(rows[-1][k]) if rows[-1][k] else None for k in ("iter", "val_psnr", "val_ids")}
-    write_run_record(out, config=cfg, seed=cfg.seed, data_manifest=manifest, status="finished", start_iter=start,
-                     architecture=asdict(arch_config(cfg)), seconds_this_session=round(seconds, 1), world_size=_dist_info()[1],
-                     perceptual_loss=cfg.perceptual, identity_net=getattr(L.idnet, "name", None), final_validation=final,
-                     weights={"net_g_ema.pth": sha256_file(out / "net_g_ema.pth")},
+def _record(s: TrainingSession, status: str, **extra) -> None:
+    "The run record (run.json) of this session."
+    cfg = s.cfg
+    write_run_record(s.out, config=cfg, seed=cfg.seed, data_manifest=s.manifest, status=status, start_iter=s.start,
+                     architecture=asdict(arch_config(cfg)), world_size=s.world, perceptual_loss=cfg.perceptual,
+                     identity_net=getattr(s.L.idnet, "name", None),
                      init_checkpoints={k: {"path": getattr(cfg, k), "sha256": sha256_file(getattr(cfg, k))}
-                                       for k in ("vqgan_ckpt", "init_ckpt") if getattr(cfg, k)})
+                                       for k in ("vqgan_ckpt", "init_ckpt") if getattr(cfg, k)}, **extra)
+
+def _final_validation(out: Path) -> dict:
+    rows = [r for r in csv.DictReader(open(out / "metrics.csv")) if r.get("val_psnr")] if (out / "metrics.csv").exists() else []
+    return {k: float(rows[-1][k]) if rows[-1][k] else None for k in ("iter", "val_psnr", "val_ids")} if rows else {}
+
+def finish_run(s: TrainingSession, seconds: float) -> None:
+    "Export the EMA weights in the published layout and write the final run record."
+    save_weights(s.nets["ema"], s.out / "net_g_ema.pth", key="params_ema")
+    if s.cfg.stage == 1 and "disc" in s.nets: save_weights(s.nets["disc"], s.out / "net_d.pth", key="params_d")
+    _record(s, "finished", seconds_this_session=round(seconds, 1), final_validation=_final_validation(s.out),
+            weights={"net_g_ema.pth": sha256_file(s.out / "net_g_ema.pth")})
 
 # %% ../nbs/08_train.ipynb #7c5401db
 def notebook_config(stage: int, **params) -> TrainConfig:

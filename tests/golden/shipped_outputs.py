@@ -1,0 +1,37 @@
+"""Golden outputs of the shipped models, for `tests/test_shipped.py`.
+
+Run from the repository root of the commit whose behaviour is the reference (here 7101ce7, the last commit
+before the issue-16 redesign): `python tests/golden/shipped_outputs.py tests/golden/shipped_outputs.npz`.
+Uses only functions that exist in every version compared: `load_codeformer`, `load_vqgan` and the models'
+own forward passes."""
+import sys
+import numpy as np
+import torch
+from pathlib import Path
+from skimage import data, transform
+from idcf.checkpoint import load_codeformer, load_vqgan
+
+def inputs(size: int = 128) -> np.ndarray:
+    "A deterministic degraded face: the astronaut's head, 4x downsampled, upsampled and noisy, uint8 (1, S, S, 3)."
+    a = data.astronaut()[20:220, 140:340]
+    sharp = (transform.resize(a, (size, size), anti_aliasing=True) * 255).round().astype(np.uint8)
+    rng = np.random.default_rng(0)
+    small = transform.resize(sharp, (size // 4, size // 4), anti_aliasing=True)
+    soft = np.clip(transform.resize(small, (size, size)) * 255 + rng.normal(0, 8, (size, size, 3)), 0, 255).round().astype(np.uint8)
+    return soft[None]
+
+def outputs(root: Path) -> dict:
+    x = torch.from_numpy(inputs()).permute(0, 3, 1, 2).float() / 127.5 - 1
+    u8 = lambda y: ((y.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    ck = root / "results" / "checkpoints"
+    out = {}
+    with torch.inference_mode():
+        for lam, ws in (("0", (0.5,)), ("0.1", (0.0, 0.5, 1.0))):
+            m = load_codeformer(ck / f"stage3-cpu128-lambda{lam}.safetensors").eval()
+            for w in ws: out[f"stage3_lambda{lam}_w{w:g}"] = u8(m(x, w=w, adain=True)[0])
+        out["stage1_cpu128"] = u8(load_vqgan(ck / "stage1-cpu128.safetensors").eval()(x)[0])
+    return out
+
+if __name__ == "__main__":
+    torch.manual_seed(0)
+    np.savez_compressed(sys.argv[1], inputs=inputs(), **outputs(Path.cwd()))

@@ -1,0 +1,59 @@
+"""Every model shipped before the issue-16 redesign loads and restores as it did then.
+
+The golden outputs were written by `tests/golden/shipped_outputs.py` at commit 7101ce7 (before the redesign),
+with the models' plain forward passes; here the same faces go through today's inference path
+(`restore_faces`: fused attention, batching, the one uint8 conversion) and `load_vqgan`."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = np.load(ROOT / "tests" / "golden" / "shipped_outputs.npz")
+CK = ROOT / "results" / "checkpoints"
+
+
+def _close(got: np.ndarray, want: np.ndarray):
+    d = np.abs(got.astype(int) - want.astype(int))
+    assert d.max() <= 2 and d.mean() < 0.05, (d.max(), d.mean())   # float rounding of fused vs plain attention only
+
+
+@pytest.mark.parametrize("key", [k for k in GOLDEN.files if k.startswith("stage3_")])
+def test_shipped_codeformer_restores_as_before(key):
+    from idcf.checkpoint import load_codeformer
+    from idcf.codeformer import fast_inference, restore_faces
+    lam, w = key.removeprefix("stage3_lambda").split("_w")
+    model = fast_inference(load_codeformer(CK / f"stage3-cpu128-lambda{lam}.safetensors"))
+    _close(restore_faces(model, GOLDEN["inputs"], w=float(w)), GOLDEN[key])
+
+
+def test_shipped_stage1_reconstructs_as_before():
+    from idcf.checkpoint import load_vqgan
+    from idcf.codeformer import to_tensor, to_uint8
+    from idcf.evaluate import _reconstruct
+    _close(to_uint8(_reconstruct(load_vqgan(CK / "stage1-cpu128.safetensors"), to_tensor(GOLDEN["inputs"]))), GOLDEN["stage1_cpu128"])
+
+
+def test_the_comparison_can_fail():
+    "A different fidelity gives a different face: the tolerance above is not so loose that anything passes."
+    from idcf.checkpoint import load_codeformer
+    from idcf.codeformer import fast_inference, restore_faces
+    model = fast_inference(load_codeformer(CK / "stage3-cpu128-lambda0.1.safetensors"))
+    with pytest.raises(AssertionError):
+        _close(restore_faces(model, GOLDEN["inputs"], w=1.0), GOLDEN["stage3_lambda0.1_w0"])
+
+
+def test_the_carried_long_run_resumes_with_todays_code():
+    "The committed carry of the long Stage I (written by the code of its session) loads into today's networks and optimisers."
+    from idcf.train import TrainConfig, resolve, build_networks, optimisers, FaceBatcher, load_carry, load_state
+    carried = CK / "stage1-cpu128long-lambda0-seed0.resume.safetensors"
+    if not carried.exists(): pytest.skip("no carried long run in results/checkpoints")
+    cfg = resolve(TrainConfig(stage=1, preset="cpu128long", perceptual="ssim"), check_files=False)
+    nets = build_networks(cfg, torch.device("cpu"))
+    before = nets["ema"].state_dict()["encoder.blocks.0.weight"].clone()
+    _, opts = optimisers(cfg, nets)
+    it, extra = load_state(load_carry(carried), nets, opts, FaceBatcher(torch.zeros(2, 3, 128, 128, dtype=torch.uint8), 8, 0), "cpu")
+    assert it > 0 and extra["elapsed_s"] > 0 and len(extra["code_counts"]) == 512
+    assert not torch.equal(nets["ema"].state_dict()["encoder.blocks.0.weight"], before)
+    assert len(opts["g"].state) == len([p for p in nets["model"].parameters() if p.requires_grad])
