@@ -109,6 +109,64 @@ SUPPORTED_OPS = ("Convolution", "BatchNorm", "LeakyReLU", "Activation", "elemwis
                  "elemwise_mul", "broadcast_mul", "FullyConnected", "Pooling", "Flatten", "Dropout",
                  "_minus_scalar", "_mul_scalar", "_plus_scalar", "_div_scalar", "_rminus_scalar", "_copy", "identity")
 
+# %% ../nbs/03_arcface.ipynb #e4eb09ef
+def _mx_conv(a: dict, param, where: str) -> nn.Module:
+    w, no_bias, groups = param(0), _attr(a, "no_bias", False), _attr(a, "num_group", 1)
+    conv = nn.Conv2d(w.shape[1] * groups, w.shape[0], _pair(_attr(a, "kernel"), 1), _pair(_attr(a, "stride"), 1),
+                     _pair(_attr(a, "pad"), 0), _pair(_attr(a, "dilate"), 1), groups, bias=not no_bias)
+    conv.weight.data.copy_(w)
+    if not no_bias: conv.bias.data.copy_(param(1))
+    return conv
+
+def _mx_batchnorm(a: dict, param, where: str) -> nn.Module:
+    if _attr(a, "axis", 1) != 1: raise MXNetFormatError(f"{where}: BatchNorm with axis != 1")
+    gamma = param(0)
+    bn = MXBatchNorm(gamma.numel(), float(_attr(a, "eps", 1e-3)), bool(_attr(a, "fix_gamma", True)))
+    bn.weight.data.copy_(gamma); bn.bias.data.copy_(param(1))
+    bn.running_mean.copy_(param(2, "aux")); bn.running_var.copy_(param(3, "aux"))
+    return bn
+
+def _mx_leaky(a: dict, param, where: str) -> nn.Module:
+    act = _attr(a, "act_type", "leaky")
+    if act == "prelu":
+        g = param(0); m = MXPReLU(g.numel()); m.weight.data.copy_(g); return m
+    if act == "leaky": s = float(_attr(a, "slope", 0.25)); return _Fn(lambda x: F.leaky_relu(x, s), f"leaky {s}")
+    if act == "elu": s = float(_attr(a, "slope", 0.25)); return _Fn(lambda x: F.elu(x, s), f"elu {s}")
+    raise NotImplementedError(f"{where}: unsupported LeakyReLU act_type {act!r}")
+
+def _mx_activation(a: dict, param, where: str) -> nn.Module:
+    act, fns = _attr(a, "act_type"), {"relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "softrelu": F.softplus}
+    if act not in fns: raise NotImplementedError(f"{where}: unsupported Activation act_type {act!r}")
+    return _Fn(fns[act], act)
+
+def _mx_linear(a: dict, param, where: str) -> nn.Module:
+    w, no_bias = param(0), _attr(a, "no_bias", False)
+    fc = nn.Linear(w.shape[1], w.shape[0], bias=not no_bias); fc.weight.data.copy_(w)
+    if not no_bias: fc.bias.data.copy_(param(1))
+    return nn.Sequential(nn.Flatten(1) if _attr(a, "flatten", True) else nn.Identity(), fc)
+
+def _mx_pool(a: dict, param, where: str) -> nn.Module:
+    kind = _attr(a, "pool_type", "max")
+    if kind not in ("max", "avg"): raise NotImplementedError(f"{where}: unsupported pool_type {kind!r}")
+    if _attr(a, "global_pool", False):
+        return _Fn((lambda x: F.adaptive_max_pool2d(x, 1)) if kind == "max" else (lambda x: F.adaptive_avg_pool2d(x, 1)), f"global {kind}")
+    k, s, p = _pair(_attr(a, "kernel"), 1), _pair(_attr(a, "stride"), 1), _pair(_attr(a, "pad"), 0)
+    ceil = _attr(a, "pooling_convention", "valid") == "full"
+    if kind == "max": return nn.MaxPool2d(k, s, p, ceil_mode=ceil)
+    return nn.AvgPool2d(k, s, p, ceil_mode=ceil, count_include_pad=_attr(a, "count_include_pad", True))
+
+def _scalar_op(op: str, s: float) -> nn.Module:
+    fn = {"_minus_scalar": lambda x: x - s, "_mul_scalar": lambda x: x * s, "_plus_scalar": lambda x: x + s,
+          "_div_scalar": lambda x: x / s, "_rminus_scalar": lambda x: s - x}[op]
+    return _Fn(fn, f"{op} {s}")
+
+_OP_BUILDERS = {"Convolution": _mx_conv, "BatchNorm": _mx_batchnorm, "LeakyReLU": _mx_leaky, "Activation": _mx_activation,
+                "FullyConnected": _mx_linear, "Pooling": _mx_pool,
+                **{op: (lambda a, param, where: _Fn(torch.add, "add")) for op in ("elemwise_add", "_Plus", "broadcast_add")},
+                **{op: (lambda a, param, where: _Fn(torch.mul, "mul")) for op in ("elemwise_mul", "broadcast_mul")},
+                "Flatten": lambda a, param, where: nn.Flatten(1),
+                **{op: (lambda a, param, where: nn.Identity()) for op in ("Dropout", "_copy", "identity")}}
+
 # %% ../nbs/03_arcface.ipynb #cb466ce7
 class MXNetGraph(nn.Module):
     "A PyTorch module computing an MXNet symbol graph (first output of the head, or of node `output`)."
@@ -153,60 +211,13 @@ class MXNetGraph(nn.Module):
         return torch.from_numpy(np.ascontiguousarray(params[key])).float()
 
     def _build(self, n, nodes, params) -> nn.Module:
+        "The torch module of one MXNet node, its parameters copied in (see `_OP_BUILDERS`)."
         op, a, name = n["op"], n.get("attrs", n.get("attr", n.get("param", {}))) or {}, n["name"]
         pnames = [nodes[j]["name"] for j, *_ in n["inputs"] if nodes[j]["op"] == "null" and j not in self.inputs]
-        if op == "Convolution":
-            w = self._param(params, pnames[0])
-            no_bias = _attr(a, "no_bias", False)
-            groups = _attr(a, "num_group", 1)
-            conv = nn.Conv2d(w.shape[1] * groups, w.shape[0], _pair(_attr(a, "kernel"), 1), _pair(_attr(a, "stride"), 1),
-                             _pair(_attr(a, "pad"), 0), _pair(_attr(a, "dilate"), 1), groups, bias=not no_bias)
-            conv.weight.data.copy_(w)
-            if not no_bias: conv.bias.data.copy_(self._param(params, pnames[1]))
-            return conv
-        if op == "BatchNorm":
-            if _attr(a, "axis", 1) != 1: raise MXNetFormatError(f"{self.source}: BatchNorm {name!r} with axis != 1")
-            gamma = self._param(params, pnames[0])
-            bn = MXBatchNorm(gamma.numel(), float(_attr(a, "eps", 1e-3)), bool(_attr(a, "fix_gamma", True)))
-            bn.weight.data.copy_(gamma); bn.bias.data.copy_(self._param(params, pnames[1]))
-            bn.running_mean.copy_(self._param(params, pnames[2], "aux")); bn.running_var.copy_(self._param(params, pnames[3], "aux"))
-            return bn
-        if op == "LeakyReLU":
-            act = _attr(a, "act_type", "leaky")
-            if act == "prelu":
-                g = self._param(params, pnames[0]); m = MXPReLU(g.numel()); m.weight.data.copy_(g); return m
-            if act == "leaky": s = float(_attr(a, "slope", 0.25)); return _Fn(lambda x: F.leaky_relu(x, s), f"leaky {s}")
-            if act == "elu": s = float(_attr(a, "slope", 0.25)); return _Fn(lambda x: F.elu(x, s), f"elu {s}")
-            raise NotImplementedError(f"{self.source}: unsupported LeakyReLU act_type {act!r} at node {name!r}")
-        if op == "Activation":
-            act = _attr(a, "act_type")
-            fns = {"relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "softrelu": F.softplus}
-            if act not in fns: raise NotImplementedError(f"{self.source}: unsupported Activation act_type {act!r} at node {name!r}")
-            return _Fn(fns[act], act)
-        if op in ("elemwise_add", "_Plus", "broadcast_add"): return _Fn(torch.add, "add")
-        if op in ("elemwise_mul", "broadcast_mul"): return _Fn(torch.mul, "mul")
-        if op == "FullyConnected":
-            w = self._param(params, pnames[0]); no_bias = _attr(a, "no_bias", False)
-            fc = nn.Linear(w.shape[1], w.shape[0], bias=not no_bias); fc.weight.data.copy_(w)
-            if not no_bias: fc.bias.data.copy_(self._param(params, pnames[1]))
-            flatten = _attr(a, "flatten", True)
-            return nn.Sequential(nn.Flatten(1) if flatten else nn.Identity(), fc)
-        if op == "Pooling":
-            kind = _attr(a, "pool_type", "max")
-            if kind not in ("max", "avg"): raise NotImplementedError(f"{self.source}: unsupported pool_type {kind!r} at node {name!r}")
-            if _attr(a, "global_pool", False):
-                return _Fn((lambda x: F.adaptive_max_pool2d(x, 1)) if kind == "max" else (lambda x: F.adaptive_avg_pool2d(x, 1)), f"global {kind}")
-            k, s, p = _pair(_attr(a, "kernel"), 1), _pair(_attr(a, "stride"), 1), _pair(_attr(a, "pad"), 0)
-            ceil = _attr(a, "pooling_convention", "valid") == "full"
-            if kind == "max": return nn.MaxPool2d(k, s, p, ceil_mode=ceil)
-            return nn.AvgPool2d(k, s, p, ceil_mode=ceil, count_include_pad=_attr(a, "count_include_pad", True))
-        if op == "Flatten": return nn.Flatten(1)
-        if op in ("Dropout", "_copy", "identity"): return nn.Identity()
-        if op.endswith("_scalar") and op in SUPPORTED_OPS:
-            s = float(_attr(a, "scalar"))
-            fn = {"_minus_scalar": lambda x: x - s, "_mul_scalar": lambda x: x * s, "_plus_scalar": lambda x: x + s,
-                  "_div_scalar": lambda x: x / s, "_rminus_scalar": lambda x: s - x}[op]
-            return _Fn(fn, f"{op} {s}")
+        param = lambda i, kind="arg": self._param(params, pnames[i], kind)
+        where = f"{self.source}: node {name!r}"
+        if op in _OP_BUILDERS: return _OP_BUILDERS[op](a, param, where)
+        if op.endswith("_scalar") and op in SUPPORTED_OPS: return _scalar_op(op, float(_attr(a, "scalar")))
         raise NotImplementedError(f"{self.source}: unsupported MXNet operator {op!r} at node {name!r} "
                                   f"(supported: {', '.join(SUPPORTED_OPS)})")
 
@@ -215,6 +226,7 @@ class MXNetGraph(nn.Module):
         for i, key, ins in self.plan: vals[i] = self.layers[key](*[vals[j] for j in ins])
         return vals[self.out_idx]
 
+# %% ../nbs/03_arcface.ipynb #dccb3c81
 def load_mxnet_model(prefix: str | Path, epoch: int = 0, output: str | None = None) -> MXNetGraph:
     "Load `<prefix>-symbol.json` + `<prefix>-NNNN.params` (or a folder holding `model-*`) as a frozen module."
     p = Path(prefix)

@@ -69,6 +69,7 @@ class LoadReport:
                  (("missing", self.missing), ("unexpected", self.unexpected), ("wrong shape", self.wrong_shape)) if l]
         return "; ".join(parts) or f"all {len(self.loaded)} tensors matched"
 
+# %% ../nbs/02a_checkpoints.ipynb #03f61e85
 def load_weights(model: nn.Module, path: str | os.PathLike, key: str | None = None, strict: bool = True) -> LoadReport:
     "Load a checkpoint into `model`; strict by default (mismatch raises `CheckpointError`)."
     sd = read_state_dict(path, key)

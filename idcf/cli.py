@@ -64,6 +64,7 @@ def demo(out: Path | None = None, fidelity: float = DEFAULT_FIDELITY) -> Path:
     write_image(out / "t1_photos_codeformer_vs_id-codeformer.png", full)
     return side
 
+# %% ../nbs/12a_cli.ipynb #77ac978a
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `idcf` console script."
     ap = argparse.ArgumentParser(prog="idcf", description="ID-CodeFormer: blind face restoration with an identity loss.")

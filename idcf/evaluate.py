@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 from .core import slug, results_root, shipped_root, run_status, locked, atomic_write_json, atomic_write_text, sha256_file, get_device
@@ -108,6 +109,11 @@ def prepare_testset(dataset_manifest: str | Path, split: str = "test", seed: int
 UNAVAILABLE = "unavailable"
 METRICS = ("psnr", "ssim", "lpips", "niqe", "ids", "dlib", "verification", "fid")   # everything Table 1 can report
 
+# %% ../nbs/10_evaluate.ipynb #09acab20
+def _load_u8(paths: list[Path]) -> torch.Tensor:
+    "Images as one uint8 tensor (N, 3, S, S)."
+    return torch.from_numpy(np.stack([read_image(f).rgb for f in paths])).permute(0, 3, 1, 2)
+
 class Scorer:
     "Networks and gallery shared by all methods of one evaluation."
     def __init__(self, test_manifest: Path, dataset_manifest: Path, device="cpu", identity_net: str = "mobilefacenet",
@@ -115,8 +121,7 @@ class Scorer:
         self.device, self.metrics = get_device(device), set(metrics)
         self.rows = read_manifest(test_manifest)
         root = test_manifest.parent
-        self.hq = torch.from_numpy(np.stack([read_image(root / r["hq"]).rgb for r in self.rows])).permute(0, 3, 1, 2)
-        self.lq = torch.from_numpy(np.stack([read_image(root / r["lq"]).rgb for r in self.rows])).permute(0, 3, 1, 2)
+        self.hq, self.lq = (_load_u8([root / r[k] for r in self.rows]) for k in ("hq", "lq"))
         self.unavailable: dict[str, str] = {}
         self.lpips = self._maybe("lpips", LPIPSMetric)
         self.fid = self._maybe("fid", FIDMetric)
@@ -127,7 +132,7 @@ class Scorer:
         if "verification" in self.metrics:
             test_ids = {r["identity"] for r in self.rows}
             g = [r for r in read_manifest(dataset_manifest) if r["identity"] in test_ids]
-            gimg = torch.from_numpy(np.stack([read_image(dataset_manifest.parent / r["file"]).rgb for r in g])).permute(0, 3, 1, 2)
+            gimg = _load_u8([dataset_manifest.parent / r["file"] for r in g])
             self.gallery = {"ids": [r["identity"] for r in g], "keys": [r["source"] for r in g],
                             "arcface": self._arc(gimg), "dlib": self.dlib.embed(to_tensor(gimg)) if self.dlib else None}
 
@@ -146,41 +151,54 @@ class Scorer:
     def _arc(self, u8: torch.Tensor) -> np.ndarray:
         return torch.cat([self.arc(to_tensor(u8[i:i + 64]).to(self.device)).cpu() for i in range(0, len(u8), 64)]).numpy()
 
-    def score(self, method: Method, restored: torch.Tensor) -> tuple[pd.DataFrame, dict]:
-        "Per-image table and set-level summary of `restored` (uint8, N x 3 x S x S)."
-        df = pd.DataFrame({"lq": [r["lq"] for r in self.rows], "identity": [r["identity"] for r in self.rows],
-                           "source": [r["source"] for r in self.rows]})
-        gt_np, out_np = self.hq.permute(0, 2, 3, 1).numpy(), restored.permute(0, 2, 3, 1).numpy()
-        if "psnr" in self.metrics: df["psnr"] = [psnr(g, o) for g, o in zip(gt_np, out_np)]
-        if "ssim" in self.metrics: df["ssim"] = [ssim(g, o) for g, o in zip(gt_np, out_np)]
-        if "niqe" in self.metrics: df["niqe"] = niqe_faces(out_np)      # no reference: the output alone
-        if "lpips" in self.metrics:
-            df["lpips_alex"] = (np.concatenate([self.lpips(to_tensor(self.hq[i:i + 32]), to_tensor(restored[i:i + 32])) for i in range(0, len(restored), 32)])
-                                if self.lpips else UNAVAILABLE)
-        summary = {"method": asdict(method), "images": len(df), "unavailable": dict(self.unavailable), "set_metrics": {}}
-        arc_name = self.arc.name if self.arc is not None else None
-        if self.arc is not None:
-            e_out, e_gt = self._arc(restored), self.gt_embedding("arcface")
-            c, d = ids_deg(torch.from_numpy(e_out), torch.from_numpy(e_gt))
-            df["ids_arcface"], df["deg_arcface"] = c, d
-            summary["identity_networks"] = {"arcface": arc_name}
-        if self.dlib is not None:
-            d_out, d_gt = self.dlib.embed(to_tensor(restored)), self.gt_embedding("dlib")
-            df["ids_dlib"] = (d_out * d_gt).sum(1) / np.linalg.norm(d_out, axis=1) / np.linalg.norm(d_gt, axis=1)
-            summary.setdefault("identity_networks", {})["dlib"] = self.dlib.name
-        if self.gallery is not None:
-            keys, ids = list(df["source"]), list(df["identity"])
-            for judge, emb in (("arcface", e_out if self.arc is not None else None), ("dlib", d_out if self.dlib is not None else None)):
-                if emb is None or self.gallery[judge] is None: continue
-                df[f"verif_margin_{judge}"] = per_probe_verification(emb, ids, self.gallery[judge], self.gallery["ids"], keys, self.gallery["keys"])
-                v = gallery_verification(emb, ids, self.gallery[judge], self.gallery["ids"], keys, self.gallery["keys"])
-                summary["set_metrics"][f"verif_auc_{judge}"] = v["auc"]; summary["set_metrics"][f"tar@far=0.01_{judge}"] = v["tar@far=0.01"]
-                summary["set_metrics"][f"verif_pairs_{judge}"] = [v["pairs_pos"], v["pairs_neg"]]
-        if "fid" in self.metrics:
-            summary["set_metrics"]["fid"] = self.fid(to_tensor(self.hq), to_tensor(restored)) if self.fid else UNAVAILABLE
-        summary["means"] = {c: (float(np.nanmean(df[c].to_numpy(float))) if pd.api.types.is_numeric_dtype(df[c]) else UNAVAILABLE)
-                            for c in df.columns if c not in ("lq", "identity", "source")}
-        return df, summary
+# %% ../nbs/10_evaluate.ipynb #d7d7f411
+@patch
+def score(self: Scorer, method: Method, restored: torch.Tensor) -> tuple[pd.DataFrame, dict]:
+    "Per-image table and set-level summary of `restored` (uint8, N x 3 x S x S)."
+    df = pd.DataFrame({"lq": [r["lq"] for r in self.rows], "identity": [r["identity"] for r in self.rows],
+                       "source": [r["source"] for r in self.rows]})
+    gt_np, out_np = self.hq.permute(0, 2, 3, 1).numpy(), restored.permute(0, 2, 3, 1).numpy()
+    if "psnr" in self.metrics: df["psnr"] = [psnr(g, o) for g, o in zip(gt_np, out_np)]
+    if "ssim" in self.metrics: df["ssim"] = [ssim(g, o) for g, o in zip(gt_np, out_np)]
+    if "niqe" in self.metrics: df["niqe"] = niqe_faces(out_np)      # no reference: the output alone
+    if "lpips" in self.metrics:
+        df["lpips_alex"] = (np.concatenate([self.lpips(to_tensor(self.hq[i:i + 32]), to_tensor(restored[i:i + 32])) for i in range(0, len(restored), 32)])
+                            if self.lpips else UNAVAILABLE)
+    summary = {"method": asdict(method), "images": len(df), "unavailable": dict(self.unavailable), "set_metrics": {}}
+    emb = self._identity_scores(restored, df, summary)
+    if self.gallery is not None: self._verification(emb, df, summary)
+    if "fid" in self.metrics:
+        summary["set_metrics"]["fid"] = self.fid(to_tensor(self.hq), to_tensor(restored)) if self.fid else UNAVAILABLE
+    summary["means"] = {c: (float(np.nanmean(df[c].to_numpy(float))) if pd.api.types.is_numeric_dtype(df[c]) else UNAVAILABLE)
+                        for c in df.columns if c not in ("lq", "identity", "source")}
+    return df, summary
+
+@patch
+def _identity_scores(self: Scorer, restored: torch.Tensor, df: pd.DataFrame, summary: dict) -> dict:
+    "IDS (and angle) to the ground truth under ArcFace and dlib, into `df`; returns the embeddings of `restored`."
+    emb = {}
+    if self.arc is not None:
+        emb["arcface"] = self._arc(restored)
+        c, d = ids_deg(torch.from_numpy(emb["arcface"]), torch.from_numpy(self.gt_embedding("arcface")))
+        df["ids_arcface"], df["deg_arcface"] = c, d
+        summary["identity_networks"] = {"arcface": self.arc.name}
+    if self.dlib is not None:
+        d_out, d_gt = self.dlib.embed(to_tensor(restored)), self.gt_embedding("dlib")
+        df["ids_dlib"] = (d_out * d_gt).sum(1) / np.linalg.norm(d_out, axis=1) / np.linalg.norm(d_gt, axis=1)
+        summary.setdefault("identity_networks", {})["dlib"] = self.dlib.name
+        emb["dlib"] = d_out
+    return emb
+
+@patch
+def _verification(self: Scorer, emb: dict, df: pd.DataFrame, summary: dict) -> None:
+    "Per-probe verification margin and gallery ROC AUC / TAR@FAR=1 % for each judge."
+    keys, ids, g = list(df["source"]), list(df["identity"]), self.gallery
+    for judge, e in emb.items():
+        if g[judge] is None: continue
+        df[f"verif_margin_{judge}"] = per_probe_verification(e, ids, g[judge], g["ids"], keys, g["keys"])
+        v = gallery_verification(e, ids, g[judge], g["ids"], keys, g["keys"])
+        summary["set_metrics"].update({f"verif_auc_{judge}": v["auc"], f"tar@far=0.01_{judge}": v["tar@far=0.01"],
+                                       f"verif_pairs_{judge}": [v["pairs_pos"], v["pairs_neg"]]})
 
 # %% ../nbs/10_evaluate.ipynb #001b7d32
 @torch.inference_mode()

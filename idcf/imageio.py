@@ -43,6 +43,7 @@ def _header_size(path: Path) -> tuple[int, int] | None:
         with Image.open(path) as im: return im.size
     except Exception: return None
 
+# %% ../nbs/00b_imageio.ipynb #b0d4ab51
 def read_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS, min_side: int = 16) -> LoadedImage:
     "Read any common image as RGB uint8; raises `ImageError` naming the file when it cannot be used."
     path = Path(path)
@@ -99,6 +100,7 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray, alpha: np.ndarray | No
     with atomic_path(path) as tmp: tmp.write_bytes(buf.tobytes())
     return path
 
+# %% ../nbs/00b_imageio.ipynb #b665cd7c
 def list_images(inputs, recursive: bool = True) -> list[Path]:
     "Files from paths, folders and glob patterns, in a stable order (folders: image suffixes only)."
     import glob

@@ -54,6 +54,7 @@ def _cli_params(ctx_params: dict) -> dict:
     for k, v in ctx_params.get("parameters_raw") or (): out[k] = v
     return out
 
+# %% ../nbs/08a_papermill.ipynb #4f8ff8cb
 def main(argv: list[str] | None = None) -> None:
     "papermill, with the output path filled in for this repository's notebooks when it is missing, and `--log-output` on by default."
     from papermill.cli import papermill as pm_cli

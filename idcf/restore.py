@@ -11,8 +11,10 @@ import time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
+from fastcore.basics import patch
 
 from .core import get_device, repo_root, atomic_write_json, results_root, shipped_root, run_status
 from .imageio import read_image, write_image, list_images, ImageError, MAX_PIXELS
@@ -105,6 +107,7 @@ class RestoreOptions:
     save_crops: bool = True
     max_pixels: int = MAX_PIXELS
 
+# %% ../nbs/12_restore.ipynb #ec7295a5
 class Restorer:
     "A loaded model and face detector, reused across photos."
     def __init__(self, checkpoint: str | os.PathLike | None = None, opts: RestoreOptions = RestoreOptions()):
@@ -126,57 +129,77 @@ class Restorer:
         "Restore aligned uint8 faces (size x size x 3) in batches."
         return list(restore_faces(self.model, faces, self.opts.fidelity, self.opts.batch))
 
-    def process(self, path: Path, out_dir: Path) -> dict:
-        "Restore one photo into `out_dir`; returns its report entry (raises ImageError/ValueError for bad inputs)."
-        t0 = time.perf_counter()
-        img = read_image(path, max_pixels=self.opts.max_pixels)
-        notes = {"gray": ["grayscale input restored in colour"], "gray+alpha": ["grayscale input restored in colour", "alpha channel kept"],
-                 "rgba": ["alpha channel kept"]}.get(img.mode, [])
-        name, why = output_name(path, img.alpha is not None)
-        if why: notes.append(f"written as {name}: {why}")
-        if img.bit_depth != 8: notes.append(f"{img.bit_depth}-bit input written as 8-bit")
-        rec = {"input": str(path), "size": list(img.size), "mode": img.mode, "notes": notes, "timings_s": {}}
-        t1 = time.perf_counter()
-        if self.opts.aligned:
-            if img.rgb.shape[0] != img.rgb.shape[1]:
-                raise ValueError(f"{path}: --aligned expects a square aligned face, got {img.size[0]}x{img.size[1]}")
-            import cv2
-            crops, faces = [cv2.resize(img.rgb, (self.size, self.size), interpolation=cv2.INTER_AREA if img.rgb.shape[0] > self.size else cv2.INTER_CUBIC)], [None]
-            mats = [None]
-        else:
-            faces = select_faces(self.detector.detect(img.rgb), "all" if self.opts.all_faces else "largest")
-            if not faces: raise ValueError(f"{path}: no face found")
-            al = [align_face(img.rgb, f.landmarks, self.size, f) for f in faces]
-            crops, mats = [a.image for a in al], [a.matrix for a in al]
-        t2 = time.perf_counter()
-        restored = self.restore_faces(crops)
-        t3 = time.perf_counter()
-        if self.opts.aligned:
-            import cv2
-            result = cv2.resize(restored[0], img.size, interpolation=cv2.INTER_CUBIC) if img.rgb.shape[0] != self.size else restored[0]
-        else:
-            result = img.rgb
-            for r, m in zip(restored, mats): result = paste_back(result, r, m)
-        t4 = time.perf_counter()
-        stem = path.stem
-        outputs = {"photo": out_dir / name}
-        if self.opts.save_crops:
-            for k, (c, r) in enumerate(zip(crops, restored)):
-                outputs[f"face{k}_input"] = out_dir / "crops" / f"{stem}_face{k}_input.png"
-                outputs[f"face{k}_restored"] = out_dir / "crops" / f"{stem}_face{k}_restored.png"
-        for p in outputs.values():
-            if p.exists() and not self.opts.overwrite: raise FileExistsError(f"{p}: output exists (pass --overwrite to replace it)")
-        write_image(outputs["photo"], result, img.alpha)
-        if self.opts.save_crops:
-            for k, (c, r) in enumerate(zip(crops, restored)):
-                write_image(outputs[f"face{k}_input"], c); write_image(outputs[f"face{k}_restored"], r)
-        rec["faces"] = [{"box": [round(float(v), 1) for v in f.box], "score": round(f.score, 4),
-                         "landmarks": [[round(float(a), 1) for a in pt] for pt in f.landmarks]} if f is not None else {"aligned_input": True}
-                        for f in faces]
-        rec["outputs"] = {k: str(v) for k, v in outputs.items()}
-        rec["timings_s"] = {"read": round(t1 - t0, 4), "detect_align": round(t2 - t1, 4), "restore": round(t3 - t2, 4),
-                            "paste_back": round(t4 - t3, 4), "total": round(time.perf_counter() - t0, 4)}
-        return rec
+# %% ../nbs/12_restore.ipynb #a2d1117c
+@patch
+def process(self: Restorer, path: Path, out_dir: Path) -> dict:
+    "Restore one photo into `out_dir`; returns its report entry (raises ImageError/ValueError for bad inputs)."
+    t0 = time.perf_counter()
+    img = read_image(path, max_pixels=self.opts.max_pixels)
+    name, notes = _output_notes(path, img)
+    rec = {"input": str(path), "size": list(img.size), "mode": img.mode, "notes": notes, "timings_s": {}}
+    t1 = time.perf_counter()
+    crops, faces, mats = self._crops(path, img)
+    t2 = time.perf_counter()
+    restored = self.restore_faces(crops)
+    t3 = time.perf_counter()
+    result = self._compose(img, restored, mats)
+    t4 = time.perf_counter()
+    outputs = self._write(path, out_dir / name, img, result, crops, restored)
+    rec["faces"] = [{"box": [round(float(v), 1) for v in f.box], "score": round(f.score, 4),
+                     "landmarks": [[round(float(a), 1) for a in pt] for pt in f.landmarks]} if f is not None else {"aligned_input": True}
+                    for f in faces]
+    rec["outputs"] = {k: str(v) for k, v in outputs.items()}
+    rec["timings_s"] = {"read": round(t1 - t0, 4), "detect_align": round(t2 - t1, 4), "restore": round(t3 - t2, 4),
+                        "paste_back": round(t4 - t3, 4), "total": round(time.perf_counter() - t0, 4)}
+    return rec
+
+def _output_notes(path: Path, img) -> tuple[str, list[str]]:
+    "The output file name and what the report says about the input's mode, depth and format."
+    notes = {"gray": ["grayscale input restored in colour"], "gray+alpha": ["grayscale input restored in colour", "alpha channel kept"],
+             "rgba": ["alpha channel kept"]}.get(img.mode, [])
+    name, why = output_name(path, img.alpha is not None)
+    if why: notes.append(f"written as {name}: {why}")
+    if img.bit_depth != 8: notes.append(f"{img.bit_depth}-bit input written as 8-bit")
+    return name, notes
+
+# %% ../nbs/12_restore.ipynb #2ed8489d
+@patch
+def _crops(self: Restorer, path: Path, img) -> tuple[list, list, list]:
+    "Aligned face crops, the detected faces (None for an aligned input) and their alignment matrices."
+    if self.opts.aligned:
+        if img.rgb.shape[0] != img.rgb.shape[1]:
+            raise ValueError(f"{path}: --aligned expects a square aligned face, got {img.size[0]}x{img.size[1]}")
+        interp = cv2.INTER_AREA if img.rgb.shape[0] > self.size else cv2.INTER_CUBIC
+        return [cv2.resize(img.rgb, (self.size, self.size), interpolation=interp)], [None], [None]
+    faces = select_faces(self.detector.detect(img.rgb), "all" if self.opts.all_faces else "largest")
+    if not faces: raise ValueError(f"{path}: no face found")
+    al = [align_face(img.rgb, f.landmarks, self.size, f) for f in faces]
+    return [a.image for a in al], faces, [a.matrix for a in al]
+
+@patch
+def _compose(self: Restorer, img, restored: list, mats: list) -> np.ndarray:
+    "The restored photo: the restored aligned face resized back, or every face pasted back into the photo."
+    if self.opts.aligned:
+        return cv2.resize(restored[0], img.size, interpolation=cv2.INTER_CUBIC) if img.rgb.shape[0] != self.size else restored[0]
+    result = img.rgb
+    for r, m in zip(restored, mats): result = paste_back(result, r, m)
+    return result
+
+@patch
+def _write(self: Restorer, path: Path, photo: Path, img, result: np.ndarray, crops: list, restored: list) -> dict:
+    "Write the photo (and the per-face crops); nothing is written if any output exists without --overwrite."
+    outputs = {"photo": photo}
+    if self.opts.save_crops:
+        for k in range(len(crops)):
+            outputs[f"face{k}_input"] = photo.parent / "crops" / f"{path.stem}_face{k}_input.png"
+            outputs[f"face{k}_restored"] = photo.parent / "crops" / f"{path.stem}_face{k}_restored.png"
+    for p in outputs.values():
+        if p.exists() and not self.opts.overwrite: raise FileExistsError(f"{p}: output exists (pass --overwrite to replace it)")
+    write_image(photo, result, img.alpha)
+    if self.opts.save_crops:
+        for k, (c, r) in enumerate(zip(crops, restored)):
+            write_image(outputs[f"face{k}_input"], c); write_image(outputs[f"face{k}_restored"], r)
+    return outputs
 
 # %% ../nbs/12_restore.ipynb #c510b7f4
 def restore_photos(inputs, out_dir: str | os.PathLike, checkpoint=None, opts: RestoreOptions = RestoreOptions(),

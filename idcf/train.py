@@ -286,6 +286,7 @@ def step_stage1(cfg, nets, L: Losses, hq, it):
         logs.update(g_gan=g_gan, gan_weight=wgt, fm=fm)
     return total, logs, rec
 
+# %% ../nbs/08_train.ipynb #91878849
 def step_stage2(cfg, nets, L: Losses, hq, lq, it):
     model = nets["model"]
     idx, quant = _hq_codes(nets, hq)
@@ -402,6 +403,7 @@ class MetricsLog:
                              for k in self.fields) + "\n")
             f.flush(); os.fsync(f.fileno())
 
+# %% ../nbs/08_train.ipynb #818430bb
 @torch.no_grad()
 def validate(cfg, ema: nn.Module, val: tuple, idnet) -> dict:
     "PSNR (dB, RGB in [0, 1]) and IDS of the EMA network on the fixed validation faces (None without any)."
