@@ -100,3 +100,23 @@ def test_papermill_sees_every_parameter():
         assert assigned == seen, f"{p.name}: papermill does not see {sorted(assigned - seen)}"
         checked += 1
     assert checked >= 3
+
+
+def test_functions_and_cells_fit_on_a_screen():
+    "Exported functions ≤ 40 lines, notebook code cells ≤ 60 lines (the style the project follows)."
+    import ast
+    long = [f"idcf/{p.name}:{n.name} ({n.end_lineno - n.lineno + 1} lines)"
+            for p in sorted((ROOT / "idcf").glob("*.py")) if p.name != "_modidx.py"
+            for n in ast.walk(ast.parse(p.read_text())) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and n.end_lineno - n.lineno + 1 > 40]
+    long += [f"nbs/{p.name} cell {c.get('id')} ({len(''.join(c['source']).splitlines())} lines)"
+             for p in sorted((ROOT / "nbs").glob("*.ipynb")) for c in json.loads(p.read_text())["cells"]
+             if c["cell_type"] == "code" and len("".join(c["source"]).splitlines()) > 60]
+    assert not long, "too long: " + ", ".join(long)
+
+
+def test_inference_modules_do_not_import_the_training_code():
+    "restore, evaluate, report and cli learn presets and run names from idcf.runs, never from idcf.train."
+    code = "import sys, idcf.restore, idcf.evaluate, idcf.report, idcf.cli; print(sorted(m for m in sys.modules if m.startswith('idcf.')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert "idcf.runs" in out and "idcf.train" not in out, out
