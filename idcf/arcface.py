@@ -302,10 +302,14 @@ def embed_arcface112(net: nn.Module, images: list, batch: int = 32, scale255: bo
         plain.append(F.normalize(e, dim=1).numpy()); summed.append(F.normalize(e + net(x.flip(-1)), dim=1).numpy())
     return np.concatenate(plain), np.concatenate(summed)
 
-def lfw_verification(net: nn.Module, root: str | Path, scale255: bool = True, progress: bool = False):
-    "10-fold LFW accuracy of `net` (with and without mirror) as a small DataFrame."
+def lfw_verification(net: nn.Module, root: str | Path, scale255: bool = True, progress: bool = False, folds: int | None = None):
+    "10-fold LFW accuracy of `net` (with and without mirror) as a small DataFrame; `folds`: only the first k folds (k ≥ 2)."
     import pandas as pd
     pairs, same, fold = read_lfw_pairs(root)
+    if folds is not None:
+        if folds < 2: raise ValueError(f"folds={folds}: the threshold is chosen on the other folds, so at least 2 are needed")
+        keep = fold < folds
+        pairs, same, fold = [p for p, k in zip(pairs, keep) if k], same[keep], fold[keep]
     files = sorted({p for pr in pairs for p in pr})
     idx = {f: i for i, f in enumerate(files)}
     imgs = [read_rgb(f) for f in files]

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from .core import (get_device, autocast_dtype, seed_everything, results_root, shipped_root, locked, atomic_torch_save, atomic_write_text, atomic_path,
                        atomic_write_json, write_run_record, run_status, sha256_file)
 from .vqgan import CodeFormerConfig, VQAutoEncoder, VQGANDiscriminator, QUANTIZERS
-from .codeformer import CodeFormer
+from .codeformer import CodeFormer, DEFAULT_FIDELITY
 from .checkpoint import load_weights, save_weights, read_state_dict, CheckpointError, checkpoint_config
 from .degrade import sample_params, degrade_torch
 from .losses import (PerceptualLoss, PERCEPTUAL_CHOICES, d_hinge_loss, g_hinge_loss, adaptive_gan_weight,
@@ -91,7 +91,7 @@ class TrainConfig:
     log_every: int | None = None
     val_every: int | None = None
     val_size: int | None = None      # validation faces (0: no validation)
-    val_w: float = 0.5               # fidelity weight for Stage III validation
+    val_w: float = DEFAULT_FIDELITY  # fidelity weight for Stage III validation
     resume: bool = True
     overwrite: bool = False          # reuse the run folder even when it holds a finished run's record
     threads: int | None = None       # CPU threads (None: torch default)
