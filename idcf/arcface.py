@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .core import shared_root
+from .codeformer import to_tensor
 
 # %% auto #0
 __all__ = ['SUPPORTED_OPS', 'MXNetFormatError', 'read_mxnet_params', 'MXBatchNorm', 'MXPReLU', 'MXNetGraph', 'load_mxnet_model',
@@ -296,8 +297,8 @@ def embed_arcface112(net: nn.Module, images: list, batch: int = 32, scale255: bo
     net = net.to(memory_format=torch.channels_last)   # 3x faster on CPU for these small convolutions
     plain, summed = [], []
     for i in tqdm(range(0, len(images), batch), disable=not progress, desc="embed"):
-        x = torch.from_numpy(np.stack(images[i:i + batch])).permute(0, 3, 1, 2).float()
-        x = (x if scale255 else x / 127.5 - 1).contiguous(memory_format=torch.channels_last)
+        x = torch.from_numpy(np.stack(images[i:i + batch])).permute(0, 3, 1, 2)
+        x = (x.float() if scale255 else to_tensor(x)).contiguous(memory_format=torch.channels_last)
         e = net(x)
         plain.append(F.normalize(e, dim=1).numpy()); summed.append(F.normalize(e + net(x.flip(-1)), dim=1).numpy())
     return np.concatenate(plain), np.concatenate(summed)
