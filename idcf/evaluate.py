@@ -28,7 +28,7 @@ from .runs import default_checkpoint
 
 # %% auto #0
 __all__ = ['CEILING', 'UNAVAILABLE', 'METRICS', 'Method', 'default_methods', 'testset_name', 'testset_dir', 'prepare_testset',
-           'Scorer', 'restore_testset', 'reconstruction_scores', 'evaluate_methods', 'load_results',
+           'Scorer', 'restore_testset', 'reconstruction_scores', 'EvalConfig', 'evaluate_methods', 'load_results',
            'public_qualitative_rows']
 
 # %% ../nbs/10_evaluate.ipynb #6b9292f0
@@ -252,21 +252,31 @@ def reconstruction_scores(vq: torch.nn.Module, faces: torch.Tensor, arcface=None
     return res
 
 # %% ../nbs/10_evaluate.ipynb #d0f2e8fe
-def evaluate_methods(methods: list[Method], dataset_manifest: str | Path, split: str = "test", seed: int = 2022,
-                     ranges: str = "large", limit: int | None = None, expected_sha256: str | None = None,
-                     device="auto", metrics=METRICS,
-                     identity_net: str = "mobilefacenet", identity_path: str | None = None, record: dict | None = None) -> Path:
+@dataclass
+class EvalConfig:
+    "Which seeded test set is built and how it is scored; the defaults are Table 1's."
+    split: str = "test"                    # identities to test on
+    seed: int = 2022                       # seed of the degradations
+    ranges: str = "large"                  # degradation ranges
+    limit: int | None = None               # only the first N test faces
+    expected_sha256: str | None = None     # None: the hash recorded in results/eval/<testset>/testset.json, if any
+    device: str = "auto"
+    metrics: tuple = METRICS
+    identity_net: str = "mobilefacenet"
+    identity_path: str | None = None
+
+def evaluate_methods(methods: list[Method], dataset_manifest: str | Path, cfg: EvalConfig = EvalConfig(),
+                     record: dict | None = None) -> Path:
     "Score every method on the seeded test set; writes results/eval/<testset>/<method>.csv, .json and run.json; returns that folder."
     with locked(results_root() / "eval" / ".lock"):   # one evaluation at a time per results folder
-        return _evaluate(methods, Path(dataset_manifest), split, seed, ranges, limit, expected_sha256, device, metrics,
-                         identity_net, identity_path, record)
+        return _evaluate(methods, Path(dataset_manifest), cfg, record or {"methods": [asdict(m) for m in methods], **asdict(cfg)})
 
-def _evaluate(methods, dataset_manifest, split, seed, ranges, limit, expected_sha256, device, metrics, identity_net,
-              identity_path, record) -> Path:
+def _evaluate(methods: list[Method], dataset_manifest: Path, cfg: EvalConfig, record: dict) -> Path:
     from idcf.core import write_run_record
-    test_manifest, out, h = prepare_testset(dataset_manifest, split, seed, ranges, limit, expected_sha256)
-    write_run_record(out, config=record or {"methods": [asdict(m) for m in methods]}, seed=seed, data_manifest=test_manifest, status="running")
-    scorer = Scorer(test_manifest, dataset_manifest, device, identity_net, identity_path, metrics)
+    test_manifest, out, h = prepare_testset(dataset_manifest, cfg.split, cfg.seed, cfg.ranges, cfg.limit, cfg.expected_sha256)
+    write_run_record(out, config=record, seed=cfg.seed, data_manifest=test_manifest, status="running")
+    scorer = Scorer(test_manifest, dataset_manifest, cfg.device, cfg.identity_net, cfg.identity_path, cfg.metrics)
+    device = cfg.device
     files = [r["lq"] for r in scorer.rows]
     failures = {}
     for m in tqdm(methods, desc="methods"):
@@ -282,8 +292,7 @@ def _evaluate(methods, dataset_manifest, split, seed, ranges, limit, expected_sh
         atomic_write_json(out / f"{m.slug}.json", summary)
     if failures: atomic_write_json(out / "failures.json", failures)
     elif (out / "failures.json").exists(): (out / "failures.json").unlink()     # no stale failures from earlier runs
-    write_run_record(out, config=record or {"methods": [asdict(m) for m in methods]}, seed=seed, data_manifest=test_manifest,
-                     status="finished", failures=failures)
+    write_run_record(out, config=record, seed=cfg.seed, data_manifest=test_manifest, status="finished", failures=failures)
     return out
 
 def load_results(folder: str | Path, partial_ok: bool = False) -> dict[str, tuple[pd.DataFrame, dict]]:

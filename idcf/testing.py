@@ -12,7 +12,7 @@ from pathlib import Path
 from .core import in_test, results_root, locked, run_status, sha256_file, atomic_write_json
 from .runs import default_checkpoint, preset_dataset
 from .train import TrainConfig, train
-from .evaluate import default_methods, evaluate_methods
+from .evaluate import default_methods, evaluate_methods, EvalConfig
 
 # %% auto #0
 __all__ = ['smoke_params', 'ensure_checkpoints', 'smoke_evaluation']
@@ -51,6 +51,6 @@ def smoke_evaluation(limit: int = 6, seed: int = 2022, ranges: str = "large") ->
             if done.get("key") == key and run_status(done["folder"]) == "finished": return Path(done["folder"])
         record = {"preset": "smoke", "dataset_manifest": str(manifest), "methods": [asdict(m) for m in methods], "split": "test",
                   "testset_seed": seed, "degradation": ranges, "limit": limit}
-        out = evaluate_methods(methods, manifest, "test", seed, ranges, limit, record=record)
+        out = evaluate_methods(methods, manifest, EvalConfig(seed=seed, ranges=ranges, limit=limit), record=record)
         atomic_write_json(marker, {"key": key, "folder": str(out)})
         return out

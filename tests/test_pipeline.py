@@ -47,12 +47,12 @@ def test_unavailable_metrics_are_reported_with_their_reason(tmp_path, monkeypatc
     from idcf.testing import ensure_checkpoints
     from idcf.runs import SMOKE_DATA
     from idcf.datasets import build_identity_dataset
-    from idcf.evaluate import Method, evaluate_methods, load_results
+    from idcf.evaluate import Method, EvalConfig, evaluate_methods, load_results
     from idcf.report import summarise, write_table1
     monkeypatch.setenv("IDCF_RESULTS", str(tmp_path / "results"))
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "empty_hub"))
     man = build_identity_dataset(SMOKE_DATA, progress=False)
-    out = evaluate_methods([Method("Degraded input")], man, limit=4, metrics=("psnr", "lpips", "fid"))
+    out = evaluate_methods([Method("Degraded input")], man, EvalConfig(limit=4, metrics=("psnr", "lpips", "fid")))
     df, s = load_results(out)["Degraded input"]
     run = json.loads((out / "run.json").read_text())
     (out / "run.json").write_text(json.dumps({**run, "status": "running"}))     # as if still running, or killed
@@ -74,7 +74,7 @@ def test_ceiling_row_reconstructs_the_ground_truth(tmp_path, monkeypatch):
     import torch
     from idcf.checkpoint import save_weights, load_vqgan
     from idcf.datasets import build_identity_dataset, read_manifest
-    from idcf.evaluate import CEILING, Method, evaluate_methods, load_results, _reconstruct, testset_dir
+    from idcf.evaluate import CEILING, Method, EvalConfig, evaluate_methods, load_results, _reconstruct, testset_dir
     from idcf.imageio import read_image
     from idcf.metrics import psnr
     from idcf.codeformer import to_tensor, to_uint8
@@ -84,7 +84,7 @@ def test_ceiling_row_reconstructs_the_ground_truth(tmp_path, monkeypatch):
     torch.manual_seed(0)
     ck = save_weights(VQAutoEncoder(CodeFormerConfig.preset("smoke")), tmp_path / "vq.safetensors")
     man = build_identity_dataset(SMOKE_DATA, progress=False)
-    out = evaluate_methods([Method(CEILING, str(ck), stage=1, source="hq")], man, limit=4, metrics=("psnr",))
+    out = evaluate_methods([Method(CEILING, str(ck), stage=1, source="hq")], man, EvalConfig(limit=4, metrics=("psnr",)))
     df, s = load_results(out)[CEILING]
     assert s["method"]["source"] == "hq"
     vq, tdir = load_vqgan(ck), testset_dir(man, out.name)
