@@ -96,6 +96,11 @@ class TrainConfig:
     overwrite: bool = False          # reuse the run folder even when it holds a finished run's record
     threads: int | None = None       # CPU threads (None: torch default)
 
+    @classmethod
+    def from_preset(cls, stage: int, preset: str, check_files: bool = True, **overrides) -> "TrainConfig":
+        "A validated configuration of `stage` with every field not in `overrides` taken from `preset` (see `resolve`)."
+        return resolve(cls(stage=stage, preset=preset, **overrides), check_files=check_files)
+
 # %% ../nbs/08_train.ipynb #6e462d54
 def run_dir(cfg: TrainConfig) -> Path:
     "`out_dir`, else the first of results/runs/<run name>, <run name>-2, … that is not a finished record without its weights."
