@@ -26,7 +26,7 @@ from .codeformer import to_tensor
 # %% auto #0
 __all__ = ['MANIFEST_FIELDS', 'TEST_FIELDS', 'BuildConfig', 'pick_face', 'align_photos', 'embed_files', 'leave_one_out_cosine',
            'split_identities', 'build_identity_dataset', 'build_report', 'read_manifest', 'verify_manifest',
-           'load_faces', 'index_folder', 'build_test_set', 'check_test_set']
+           'load_faces', 'stack_faces', 'index_folder', 'build_test_set', 'check_test_set']
 
 # %% ../nbs/06_datasets.ipynb #e9e75844
 @dataclass
@@ -210,8 +210,11 @@ def load_faces(manifest: str | Path, split: str | None = None, column: str = "fi
     path = Path(manifest)
     rows = [r for r in read_manifest(path) if split is None or r.get("split") == split]
     if not rows: raise ValueError(f"{path}: no rows" + (f" in split {split!r}" if split else ""))
-    imgs = np.stack([read_image(path.parent / r[column]).rgb for r in rows])
-    return torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous(), rows
+    return stack_faces([path.parent / r[column] for r in rows]), rows
+
+def stack_faces(paths: list[Path]) -> torch.Tensor:
+    "Image files (all the same size) as one uint8 tensor (N, 3, S, S)."
+    return torch.from_numpy(np.stack([read_image(f).rgb for f in paths])).permute(0, 3, 1, 2).contiguous()
 
 # %% ../nbs/06_datasets.ipynb #8c560b92
 def index_folder(folder: str | Path, size: int, cache: Path | None = None, progress: bool = True, split: str = "train") -> Path:

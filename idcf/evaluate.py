@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .core import slug, results_root, shipped_root, run_status, locked, atomic_write_json, atomic_write_text, sha256_file, get_device
 from .checkpoint import load_codeformer, load_vqgan
 from .codeformer import fast_inference, restore_faces, to_tensor, to_uint8, DEFAULT_FIDELITY
-from .datasets import read_manifest, build_test_set, check_test_set, load_faces
+from .datasets import read_manifest, build_test_set, check_test_set, load_faces, stack_faces
 from .identity import load_identity_net, ids_deg, DlibJudge, gallery_verification, per_probe_verification
 from .imageio import read_image, write_image
 from .metrics import psnr, ssim, LPIPSMetric, FIDMetric, try_metric
@@ -110,10 +110,6 @@ UNAVAILABLE = "unavailable"
 METRICS = ("psnr", "ssim", "lpips", "niqe", "ids", "dlib", "verification", "fid")   # everything Table 1 can report
 
 # %% ../nbs/10_evaluate.ipynb #09acab20
-def _load_u8(paths: list[Path]) -> torch.Tensor:
-    "Images as one uint8 tensor (N, 3, S, S)."
-    return torch.from_numpy(np.stack([read_image(f).rgb for f in paths])).permute(0, 3, 1, 2)
-
 class Scorer:
     "Networks and gallery shared by all methods of one evaluation."
     def __init__(self, test_manifest: Path, dataset_manifest: Path, device="cpu", identity_net: str = "mobilefacenet",
@@ -121,7 +117,7 @@ class Scorer:
         self.device, self.metrics = get_device(device), set(metrics)
         self.rows = read_manifest(test_manifest)
         root = test_manifest.parent
-        self.hq, self.lq = (_load_u8([root / r[k] for r in self.rows]) for k in ("hq", "lq"))
+        self.hq, self.lq = (stack_faces([root / r[k] for r in self.rows]) for k in ("hq", "lq"))
         self.unavailable: dict[str, str] = {}
         self.lpips = self._maybe("lpips", LPIPSMetric)
         self.fid = self._maybe("fid", FIDMetric)
@@ -132,9 +128,9 @@ class Scorer:
         if "verification" in self.metrics:
             test_ids = {r["identity"] for r in self.rows}
             g = [r for r in read_manifest(dataset_manifest) if r["identity"] in test_ids]
-            gimg = _load_u8([dataset_manifest.parent / r["file"] for r in g])
+            gimg = stack_faces([dataset_manifest.parent / r["file"] for r in g])
             self.gallery = {"ids": [r["identity"] for r in g], "keys": [r["source"] for r in g],
-                            "arcface": self._arc(gimg), "dlib": self.dlib.embed(to_tensor(gimg)) if self.dlib else None}
+                            "arcface": self._arc(gimg), "dlib": self.dlib.embed(gimg) if self.dlib else None}
 
     def _maybe(self, name, cls):
         if name not in self.metrics: return None
@@ -144,7 +140,7 @@ class Scorer:
 
     def gt_embedding(self, judge: str) -> np.ndarray:
         "Embeddings of the ground-truth faces by `judge` ('arcface' or 'dlib'), computed once per test set."
-        if judge not in self._gt_emb: self._gt_emb[judge] = self._arc(self.hq) if judge == "arcface" else self.dlib.embed(to_tensor(self.hq))
+        if judge not in self._gt_emb: self._gt_emb[judge] = self._arc(self.hq) if judge == "arcface" else self.dlib.embed(self.hq)
         return self._gt_emb[judge]
 
     @torch.no_grad()
@@ -183,7 +179,7 @@ def _identity_scores(self: Scorer, restored: torch.Tensor, df: pd.DataFrame, sum
         df["ids_arcface"], df["deg_arcface"] = c, d
         summary["identity_networks"] = {"arcface": self.arc.name}
     if self.dlib is not None:
-        d_out, d_gt = self.dlib.embed(to_tensor(restored)), self.gt_embedding("dlib")
+        d_out, d_gt = self.dlib.embed(restored), self.gt_embedding("dlib")
         df["ids_dlib"] = (d_out * d_gt).sum(1) / np.linalg.norm(d_out, axis=1) / np.linalg.norm(d_gt, axis=1)
         summary.setdefault("identity_networks", {})["dlib"] = self.dlib.name
         emb["dlib"] = d_out
@@ -247,7 +243,7 @@ def reconstruction_scores(vq: torch.nn.Module, faces: torch.Tensor, arcface=None
         emb = lambda u8: torch.cat([arcface(to_tensor(u8[i:i + 64]).to(dev)).cpu() for i in range(0, len(u8), 64)])
         res["ids_arcface"] = float(ids_deg(emb(out), emb(faces))[0].mean())
     if dlib is not None:
-        a, b = dlib.embed(to_tensor(out)), dlib.embed(to_tensor(faces))
+        a, b = dlib.embed(out), dlib.embed(faces)
         res["ids_dlib"] = float(((a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)).mean())
     return res
 
@@ -276,12 +272,11 @@ def _evaluate(methods: list[Method], dataset_manifest: Path, cfg: EvalConfig, re
     test_manifest, out, h = prepare_testset(dataset_manifest, cfg.split, cfg.seed, cfg.ranges, cfg.limit, cfg.expected_sha256)
     write_run_record(out, config=record, seed=cfg.seed, data_manifest=test_manifest, status="running")
     scorer = Scorer(test_manifest, dataset_manifest, cfg.device, cfg.identity_net, cfg.identity_path, cfg.metrics)
-    device = cfg.device
     files = [r["lq"] for r in scorer.rows]
     failures = {}
     for m in tqdm(methods, desc="methods"):
         try:
-            restored = restore_testset(m, scorer.hq if m.source == "hq" else scorer.lq, device,
+            restored = restore_testset(m, scorer.hq if m.source == "hq" else scorer.lq, cfg.device,
                                        save_dir=test_manifest.parent / "restored" / m.slug, files=files)
             df, summary = scorer.score(m, restored)
         except (FileNotFoundError, ValueError) as e:   # one broken method does not stop the others

@@ -123,7 +123,8 @@ class DlibJudge:
 
     @staticmethod
     def to_uint8(faces) -> list[np.ndarray]:
-        if isinstance(faces, torch.Tensor): faces = to_uint8(faces)
+        if isinstance(faces, torch.Tensor):    # uint8 (N, 3, S, S) as it is, float in [-1, 1] rounded as when saved
+            faces = faces.permute(0, 2, 3, 1).cpu().numpy() if faces.dtype == torch.uint8 else to_uint8(faces)
         return [np.ascontiguousarray(f) for f in faces]
 
     def embed(self, faces) -> np.ndarray:

@@ -519,6 +519,7 @@ class TrainingSession:
     log: MetricsLog
     val: tuple | None
     manifest: Path
+    dt: torch.dtype | None = None    # autocast dtype (None: fp32)
     start: int = 0                   # first iteration of this session
     t_before: float = 0.0            # training seconds of earlier sessions of this run
 
@@ -544,7 +545,7 @@ def _session(cfg: TrainConfig, out: Path, rank: int, world: int) -> TrainingSess
     params, opts = optimisers(cfg, nets)
     restarter = CodeRestarter(arch_config(cfg).codebook_size, cfg.code_restart if cfg.stage == 1 else 0, cfg.seed, device)
     return TrainingSession(cfg, out, device, rank, world, nets, L, opts, params, FaceBatcher(faces, cfg.batch, cfg.seed, rank, world),
-                           restarter, MetricsLog(out / "metrics.csv"), val, manifest)
+                           restarter, MetricsLog(out / "metrics.csv"), val, manifest, autocast_dtype(device, cfg.precision))
 
 def _resume(s: TrainingSession, resume: bool) -> None:
     "Continue from ckpt/latest.pt, else from the carried state; a fresh start drops an old metrics log."
@@ -563,8 +564,7 @@ def _resume(s: TrainingSession, resume: bool) -> None:
 
 # %% ../nbs/08_train.ipynb #b7269ef5
 def _autocast(s: TrainingSession):
-    dt = autocast_dtype(s.device, s.cfg.precision)
-    return torch.autocast(s.device.type, dtype=dt) if dt is not None else torch.autocast(s.device.type, enabled=False)
+    return torch.autocast(s.device.type, dtype=s.dt) if s.dt is not None else torch.autocast(s.device.type, enabled=False)
 
 def _check_finite(s: TrainingSession, total: torch.Tensor, logs: dict, it: int) -> None:
     if torch.isfinite(total): return
