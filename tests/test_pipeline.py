@@ -95,8 +95,10 @@ def test_ceiling_row_reconstructs_the_ground_truth(tmp_path, monkeypatch):
     gt = load("hq")
     from_hq = [psnr(g, o) for g, o in zip(gt, recon(gt))]
     from_lq = [psnr(g, o) for g, o in zip(gt, recon(load("lq")))]
-    np.testing.assert_allclose(df["psnr"], from_hq, rtol=1e-5)
-    assert not np.allclose(df["psnr"], from_lq, rtol=1e-3)
+    # a few pixels may round differently between batch sizes/thread counts: 1e-3 dB is far below
+    # the gap between reconstructing the clean and the degraded face
+    assert np.abs(df["psnr"] - from_hq).max() < 1e-3
+    assert np.abs(df["psnr"] - from_lq).max() > 1e-2
 
 
 def test_paper_templates_have_no_hand_typed_numbers():
