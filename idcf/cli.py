@@ -30,6 +30,8 @@ def _restore_parser(sub):
                    help=f"weight in [0, 1]: 0 quality (codebook) … 1 fidelity to the input (default {DEFAULT_FIDELITY})")
     p.add_argument("--checkpoint", default=None, help=f"a checkpoint path, or one of {sorted(SHIPPED)} (default: id-codeformer)")
     p.add_argument("--aligned", action="store_true", help="inputs are already FFHQ-aligned square faces")
+    p.add_argument("--reference", action="append", default=[], metavar="PHOTO",
+                   help="another photo of the same person (repeat for several); needs a reference-guided checkpoint")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--batch", type=int, default=8, help="faces restored per forward pass")
     p.add_argument("--all-faces", action="store_true", help="restore every detected face (default: the largest)")
@@ -39,7 +41,8 @@ def _restore_parser(sub):
 
 def cmd_restore(a) -> int:
     opts = RestoreOptions(fidelity=a.fidelity, aligned=a.aligned, all_faces=a.all_faces, batch=a.batch, device=a.device,
-                          overwrite=a.overwrite, save_crops=not a.no_crops, max_pixels=int(a.max_megapixels * 1e6))
+                          overwrite=a.overwrite, save_crops=not a.no_crops, max_pixels=int(a.max_megapixels * 1e6),
+                          references=tuple(a.reference))
     rep = restore_photos(a.inputs, a.output, a.checkpoint, opts)
     n_ok, n_bad = len(rep["photos"]), len(rep["failed"])
     print(f"{n_ok} photo(s) restored ({rep['faces_restored']} faces), {n_bad} failed; report: {Path(a.output) / 'report.json'}")

@@ -11,6 +11,7 @@ from typing import Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from torch import nn
 
 from .core import autocast_dtype
@@ -88,16 +89,22 @@ class CodeFormer(VQAutoEncoder):
         self.idx_pred_layer = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, cfg.codebook_size, bias=False))
         self.fuse_convs_dict = nn.ModuleDict({str(r): FuseBlock(cfg.channels(r), cfg.norm_groups) for r in cfg.connect_list})
         self.enc_taps = {r: self.encoder.taps[r] for r in cfg.connect_list}
+        if cfg.ref_dim:     # reference FiLM, zero-initialised and bias-free: a zero embedding changes nothing
+            self.ref_film = nn.ModuleList([nn.Linear(cfg.ref_dim, 2 * d, bias=False) for _ in range(cfg.n_layers)])
+            for lin in self.ref_film: nn.init.zeros_(lin.weight)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
         "Encoder latent `lq_feat` (B, emb_dim, h, w) and encoder features at the connected resolutions."
         return self.encoder(x, self.enc_taps)
 
-    def logits(self, lq_feat: torch.Tensor) -> torch.Tensor:
-        "Code logits (B, tokens, codebook_size) from the encoder latent."
+    def logits(self, lq_feat: torch.Tensor, ref: torch.Tensor | None = None) -> torch.Tensor:
+        "Code logits (B, tokens, codebook_size) from the encoder latent (and reference embeddings, see `film`)."
         tokens = self.feat_emb(lq_feat.flatten(2).permute(2, 0, 1))   # (N, B, d), row-major tokens
         pos = self.position_emb[:, None, :]
-        for layer in self.ft_layers: tokens = layer(tokens, pos)
+        films = self.film(ref, tokens.shape[1])
+        for k, layer in enumerate(self.ft_layers):
+            if films: tokens = tokens * (1 + films[k][0]) + films[k][1]
+            tokens = layer(tokens, pos)
         return self.idx_pred_layer(tokens).permute(1, 0, 2)
 
     def lookup_latent(self, logits: torch.Tensor, mode: LookupMode = "hard", tau: float = 1.0) -> torch.Tensor:
@@ -116,15 +123,26 @@ class CodeFormer(VQAutoEncoder):
         return self.generator(latent, fuse={r: fuser(r) for r in self.cfg.connect_list})
 
     def forward(self, x: torch.Tensor, w: float = 0.0, adain: bool = False, code_only: bool = False,
-                detach_latent: bool = False, detach_enc: bool = True, lookup: LookupMode = "hard", tau: float = 1.0):
+                detach_latent: bool = False, detach_enc: bool = True, lookup: LookupMode = "hard", tau: float = 1.0,
+                ref: torch.Tensor | None = None):
         "Published interface: `(image, logits, lq_feat)`, or `(logits, lq_feat)` with `code_only`."
         lq_feat, enc_feats = self.encode(x)
-        logits = self.logits(lq_feat)
+        logits = self.logits(lq_feat, ref)
         if code_only: return logits, lq_feat
         z = self.lookup_latent(logits, lookup, tau).to(lq_feat.dtype)
         if detach_latent: z = z.detach()
         if adain: z = globals()["adain"](z, lq_feat)
         return self.decode(z, enc_feats, w, detach_enc), logits, lq_feat
+
+# %% ../nbs/02_codeformer.ipynb #fb95cf99
+@patch
+def film(self: CodeFormer, ref: torch.Tensor | None, batch: int) -> list:
+    "Per-layer (scale, shift), each (1, B, d), from reference embeddings `ref` (B or 1, ref_dim); [] for `ref=None`."
+    if ref is None: return []
+    if not self.cfg.ref_dim: raise ValueError("ref: this model has no reference conditioning (ref_dim=0); restore without a reference")
+    if ref.ndim != 2 or ref.shape[1] != self.cfg.ref_dim or ref.shape[0] not in (1, batch):
+        raise ValueError(f"ref: expected reference embeddings (1 or {batch}, {self.cfg.ref_dim}), got {tuple(ref.shape)}")
+    return [lin(ref.to(lin.weight))[None].chunk(2, -1) for lin in self.ref_film]
 
 # %% ../nbs/02_codeformer.ipynb #eecc551f
 def gradient_reach(model: CodeFormer, x: torch.Tensor, w: float, lookup: LookupMode, detach_latent: bool,
@@ -157,8 +175,8 @@ def fast_inference(model: nn.Module, channels_last: bool = False) -> nn.Module:
     return model
 
 def restore(model: CodeFormer, x: torch.Tensor, w: float = DEFAULT_FIDELITY, adain: bool = True, precision: str = "fp32",
-            channels_last: bool = False) -> torch.Tensor:
-    "Restore aligned faces `x` (B, 3, S, S) in [-1, 1] with fidelity `w`; returns float32 in [-1, 1]."
+            channels_last: bool = False, ref: torch.Tensor | None = None) -> torch.Tensor:
+    "Restore aligned faces `x` (B, 3, S, S) in [-1, 1] with fidelity `w` (and reference embeddings `ref`); float32 in [-1, 1]."
     if x.ndim != 4 or x.shape[1] != 3 or x.shape[-1] != model.cfg.img_size or x.shape[-2] != model.cfg.img_size:
         s = model.cfg.img_size
         raise ValueError(f"x: expected (B, 3, {s}, {s}) aligned faces, got {tuple(x.shape)}")
@@ -168,7 +186,7 @@ def restore(model: CodeFormer, x: torch.Tensor, w: float = DEFAULT_FIDELITY, ada
     if channels_last: x = x.contiguous(memory_format=torch.channels_last)
     ctx = torch.autocast(dev.type, dtype=dt) if dt is not None else contextlib.nullcontext()
     with torch.inference_mode(), ctx:
-        out = model(x, w=w, adain=adain)[0]
+        out = model(x, w=w, adain=adain, ref=None if ref is None else ref.to(dev))[0]
     return out.float().clamp(-1, 1)
 
 # %% ../nbs/02_codeformer.ipynb #3da9f62d
@@ -182,8 +200,10 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     "Images (B, 3, H, W) in [-1, 1] as (B, H, W, 3) uint8, rounded as when saved."
     return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
 
-def restore_faces(model: CodeFormer, faces, w: float = DEFAULT_FIDELITY, batch: int = 8, adain: bool = True) -> np.ndarray:
-    "Restore aligned uint8 faces (see `to_tensor`) in batches of `batch`; returns uint8 (N, S, S, 3)."
+def restore_faces(model: CodeFormer, faces, w: float = DEFAULT_FIDELITY, batch: int = 8, adain: bool = True,
+                  ref: torch.Tensor | None = None) -> np.ndarray:
+    "Restore aligned uint8 faces (see `to_tensor`) in batches of `batch`, with reference embeddings `ref` (N or 1 rows); uint8 (N, S, S, 3)."
     s = model.cfg.img_size
-    out = [to_uint8(restore(model, to_tensor(faces[i:i + batch]), w=w, adain=adain)) for i in range(0, len(faces), batch)]
+    refs = lambda i: ref if ref is None or len(ref) == 1 else ref[i:i + batch]
+    out = [to_uint8(restore(model, to_tensor(faces[i:i + batch]), w=w, adain=adain, ref=refs(i))) for i in range(0, len(faces), batch)]
     return np.concatenate(out) if out else np.zeros((0, s, s, 3), np.uint8)

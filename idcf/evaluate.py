@@ -24,12 +24,13 @@ from .identity import load_identity_net, ids_deg, DlibJudge, gallery_verificatio
 from .imageio import read_image, write_image
 from .metrics import psnr, ssim, LPIPSMetric, FIDMetric, try_metric
 from .niqe import niqe_faces
-from .runs import default_checkpoint
+from .references import evaluation_references
+from .runs import default_checkpoint, reference_checkpoint
 
 # %% auto #0
-__all__ = ['CEILING', 'UNAVAILABLE', 'METRICS', 'Method', 'default_methods', 'testset_name', 'testset_dir', 'prepare_testset',
-           'Scorer', 'restore_testset', 'reconstruction_scores', 'EvalConfig', 'evaluate_methods', 'load_results',
-           'public_qualitative_rows']
+__all__ = ['CEILING', 'REFERENCE_GUIDED', 'WRONG_REFERENCE', 'UNAVAILABLE', 'METRICS', 'Method', 'default_methods',
+           'testset_name', 'testset_dir', 'prepare_testset', 'Scorer', 'restore_testset', 'reconstruction_scores',
+           'EvalConfig', 'evaluate_methods', 'load_results', 'public_qualitative_rows']
 
 # %% ../nbs/10_evaluate.ipynb #6b9292f0
 @dataclass
@@ -42,11 +43,17 @@ class Method:
     lambda_ids: float | None = None
     stage: int | None = None
     source: str = "lq"          # what the model is fed: 'lq' (degraded input) or 'hq' (ground truth: the Stage I ceiling)
+    reference: str = ""         # '' none; 'same': other photos of the person; 'wrong': another test identity's (the control)
+    reference_photos: int = 1   # reference photos per face (their embeddings are averaged)
 
     def __post_init__(self):
         if self.source not in ("lq", "hq"): raise ValueError(f"method {self.name!r}: source={self.source!r}, expected 'lq' or 'hq'")
         if self.source == "hq" and not self.checkpoint:
             raise ValueError(f"method {self.name!r}: source='hq' without a checkpoint would score the ground truth against itself")
+        if self.reference not in ("", "same", "wrong"):
+            raise ValueError(f"method {self.name!r}: reference={self.reference!r}, expected '', 'same' or 'wrong'")
+        if self.reference and (not self.checkpoint or self.stage == 1):
+            raise ValueError(f"method {self.name!r}: references condition a Stage II/III CodeFormer, not {self.checkpoint or 'the input'}")
 
     @property
     def slug(self) -> str:
@@ -61,6 +68,8 @@ class Method:
         return cls(**d)
 
 CEILING = "Stage I VQGAN on ground truth (ceiling)"
+REFERENCE_GUIDED = "Reference-guided ID-CodeFormer (λ=0.1)"
+WRONG_REFERENCE = "Reference-guided, wrong-identity reference (control)"
 
 def default_methods(preset: str = "cpu128", seed: int = 0, sweep=(0.0, 0.03, 0.1, 0.3, 1.0)) -> list[Method]:
     "Degraded input, CodeFormer (λ=0), ID-CodeFormer (λ=0.1) — shipped weights first, else the runs — the Stage I ceiling and the Stage II λ sweep runs present."
@@ -72,6 +81,9 @@ def default_methods(preset: str = "cpu128", seed: int = 0, sweep=(0.0, 0.03, 0.1
     out = [Method("Degraded input")]
     for lam, label in ((0.0, "CodeFormer (λ=0)"), (0.1, "ID-CodeFormer (λ=0.1)")):
         if (c := find(3, lam)): out.append(Method(label, c, DEFAULT_FIDELITY, True, lam, 3))
+    if (ref := reference_checkpoint(preset, seed)):
+        out += [Method(name, str(ref[1]), DEFAULT_FIDELITY, True, 0.1, 3, reference=mode, reference_photos=ref[0])
+                for name, mode in ((REFERENCE_GUIDED, "same"), (WRONG_REFERENCE, "wrong"))]
     if (c := find(1, 0.0)): out.append(Method(CEILING, c, stage=1, source="hq"))
     for lam in sweep:
         if (c := find(2, lam)): out.append(Method(f"Stage II λ={lam:g} (w=0)", c, 0.0, False, lam, 2))
@@ -149,10 +161,11 @@ class Scorer:
 
 # %% ../nbs/10_evaluate.ipynb #d7d7f411
 @patch
-def score(self: Scorer, method: Method, restored: torch.Tensor) -> tuple[pd.DataFrame, dict]:
-    "Per-image table and set-level summary of `restored` (uint8, N x 3 x S x S)."
+def score(self: Scorer, method: Method, restored: torch.Tensor, ref_sources: list | None = None) -> tuple[pd.DataFrame, dict]:
+    "Per-image table and set-level summary of `restored` (uint8, N x 3 x S x S), restored with reference photos `ref_sources`."
     df = pd.DataFrame({"lq": [r["lq"] for r in self.rows], "identity": [r["identity"] for r in self.rows],
                        "source": [r["source"] for r in self.rows]})
+    if ref_sources is not None: df["reference"] = [";".join(s) for s in ref_sources]
     gt_np, out_np = self.hq.permute(0, 2, 3, 1).numpy(), restored.permute(0, 2, 3, 1).numpy()
     if "psnr" in self.metrics: df["psnr"] = [psnr(g, o) for g, o in zip(gt_np, out_np)]
     if "ssim" in self.metrics: df["ssim"] = [ssim(g, o) for g, o in zip(gt_np, out_np)]
@@ -162,11 +175,11 @@ def score(self: Scorer, method: Method, restored: torch.Tensor) -> tuple[pd.Data
                             if self.lpips else UNAVAILABLE)
     summary = {"method": asdict(method), "images": len(df), "unavailable": dict(self.unavailable), "set_metrics": {}}
     emb = self._identity_scores(restored, df, summary)
-    if self.gallery is not None: self._verification(emb, df, summary)
+    if self.gallery is not None: self._verification(emb, df, summary, ref_sources)
     if "fid" in self.metrics:
         summary["set_metrics"]["fid"] = self.fid(to_tensor(self.hq), to_tensor(restored)) if self.fid else UNAVAILABLE
     summary["means"] = {c: (float(np.nanmean(df[c].to_numpy(float))) if pd.api.types.is_numeric_dtype(df[c]) else UNAVAILABLE)
-                        for c in df.columns if c not in ("lq", "identity", "source")}
+                        for c in df.columns if c not in ("lq", "identity", "source", "reference")}
     return df, summary
 
 @patch
@@ -186,9 +199,10 @@ def _identity_scores(self: Scorer, restored: torch.Tensor, df: pd.DataFrame, sum
     return emb
 
 @patch
-def _verification(self: Scorer, emb: dict, df: pd.DataFrame, summary: dict) -> None:
-    "Per-probe verification margin and gallery ROC AUC / TAR@FAR=1 % for each judge."
+def _verification(self: Scorer, emb: dict, df: pd.DataFrame, summary: dict, ref_sources: list | None = None) -> None:
+    "Per-probe verification margin and gallery ROC AUC / TAR@FAR=1 % for each judge; a probe's own and reference photos are left out."
     keys, ids, g = list(df["source"]), list(df["identity"]), self.gallery
+    if ref_sources is not None: keys = [{k, *r} for k, r in zip(keys, ref_sources)]
     for judge, e in emb.items():
         if g[judge] is None: continue
         df[f"verif_margin_{judge}"] = per_probe_verification(e, ids, g[judge], g["ids"], keys, g["keys"])
@@ -203,8 +217,8 @@ def _reconstruct(vq: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     return vq(x.to(next(vq.parameters()).device))[0].float().clamp(-1, 1)
 
 def restore_testset(method: Method, lq: torch.Tensor, device="cpu", batch: int = 32, save_dir: Path | None = None,
-                    files: list[str] | None = None) -> torch.Tensor:
-    "Restorations (uint8, N x 3 x S x S) of the faces `lq` (the ground truth for a `source='hq'` method)."
+                    files: list[str] | None = None, ref: torch.Tensor | None = None) -> torch.Tensor:
+    "Restorations (uint8, N x 3 x S x S) of the faces `lq` (the ground truth for a `source='hq'` method), with references `ref` (N x D)."
     if not method.checkpoint: out = lq.clone()
     else:
         dev = get_device(device)
@@ -215,7 +229,8 @@ def restore_testset(method: Method, lq: torch.Tensor, device="cpu", batch: int =
             raise ValueError(f"method {method.name!r}: the model restores {model.cfg.img_size} px faces, the test set has {lq.shape[-1]} px")
         chunks = tqdm([lq[i:i + batch] for i in range(0, len(lq), batch)], desc=method.name, leave=False)
         if method.stage == 1: out = [to_uint8(_reconstruct(model, to_tensor(x))) for x in chunks]
-        else: out = [restore_faces(model, x, method.w, batch, method.adain) for x in chunks]
+        else: out = [restore_faces(model, x, method.w, batch, method.adain, None if ref is None else ref[k * batch:(k + 1) * batch])
+                     for k, x in enumerate(chunks)]
         out = torch.from_numpy(np.concatenate(out)).permute(0, 3, 1, 2)
     if save_dir is not None and files is not None:
         save_dir.mkdir(parents=True, exist_ok=True)
@@ -276,9 +291,11 @@ def _evaluate(methods: list[Method], dataset_manifest: Path, cfg: EvalConfig, re
     failures = {}
     for m in tqdm(methods, desc="methods"):
         try:
+            ref, ref_src = (evaluation_references(test_manifest, dataset_manifest, m.reference, m.reference_photos, cfg.seed)
+                            if m.reference else (None, None))
             restored = restore_testset(m, scorer.hq if m.source == "hq" else scorer.lq, cfg.device,
-                                       save_dir=test_manifest.parent / "restored" / m.slug, files=files)
-            df, summary = scorer.score(m, restored)
+                                       save_dir=test_manifest.parent / "restored" / m.slug, files=files, ref=ref)
+            df, summary = scorer.score(m, restored, ref_src)
         except (FileNotFoundError, ValueError) as e:   # one broken method does not stop the others
             failures[m.name] = str(e); print(f"method {m.name!r} failed: {e}"); continue
         summary.update(testset=out.name, manifest_sha256=h,
@@ -290,6 +307,7 @@ def _evaluate(methods: list[Method], dataset_manifest: Path, cfg: EvalConfig, re
     write_run_record(out, config=record, seed=cfg.seed, data_manifest=test_manifest, status="finished", failures=failures)
     return out
 
+# %% ../nbs/10_evaluate.ipynb #5df92c5e
 def load_results(folder: str | Path, partial_ok: bool = False) -> dict[str, tuple[pd.DataFrame, dict]]:
     "Per-method (per-image table, summary) of a finished evaluation folder, keyed by method name; checks one test set."
     folder = Path(folder)

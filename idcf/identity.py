@@ -23,7 +23,7 @@ from .codeformer import to_uint8
 
 # %% auto #0
 __all__ = ['DLIB_FFHQ_BOX', 'ffhq_to_arcface_matrix', 'to_gray128', 'IdentityNet', 'load_identity_net', 'cosine', 'identity_loss',
-           'ids_deg', 'dlib_model_dir', 'DlibJudge', 'gallery_verification', 'per_probe_verification']
+           'ids_deg', 'dlib_model_dir', 'DlibJudge', 'pair_mask', 'gallery_verification', 'per_probe_verification']
 
 # %% ../nbs/03b_identity.ipynb #32969ee4
 def ffhq_to_arcface_matrix(size: int) -> np.ndarray:
@@ -142,17 +142,21 @@ class DlibJudge:
         return np.stack(out)
 
 # %% ../nbs/03b_identity.ipynb #8a30fd45
+def pair_mask(probe_keys, gallery_keys, shape: tuple) -> np.ndarray:
+    "Which (probe, gallery) pairs count: not a probe's own photo, nor any of its reference photos (a key may be a set of keys)."
+    if probe_keys is None or gallery_keys is None: return np.ones(shape, bool)
+    g = np.asarray(gallery_keys)
+    return np.stack([~np.isin(g, list(k) if isinstance(k, (set, frozenset, list, tuple)) else [k]) for k in probe_keys])
+
 def gallery_verification(probe_emb: np.ndarray, probe_ids, gallery_emb: np.ndarray, gallery_ids,
                          probe_keys=None, gallery_keys=None, far: float = 0.01) -> dict:
-    "ROC AUC and TAR@FAR of cosine similarity between probes and a gallery; pairs with equal keys are excluded."
+    "ROC AUC and TAR@FAR of cosine similarity between probes and a gallery; pairs excluded by `pair_mask` are left out."
     from sklearn.metrics import roc_auc_score, roc_curve
     p = probe_emb / np.linalg.norm(probe_emb, axis=1, keepdims=True)
     g = gallery_emb / np.linalg.norm(gallery_emb, axis=1, keepdims=True)
     s = p @ g.T
     pos = np.asarray(probe_ids)[:, None] == np.asarray(gallery_ids)[None, :]
-    keep = np.ones_like(pos)
-    if probe_keys is not None and gallery_keys is not None:
-        keep = np.asarray(probe_keys)[:, None] != np.asarray(gallery_keys)[None, :]
+    keep = pair_mask(probe_keys, gallery_keys, pos.shape)
     y, sc = pos[keep], s[keep]
     if y.all() or not y.any(): raise ValueError("gallery_verification: need both same-identity and different-identity pairs")
     fpr, tpr, _ = roc_curve(y, sc)
@@ -166,7 +170,7 @@ def per_probe_verification(probe_emb: np.ndarray, probe_ids, gallery_emb: np.nda
     g = gallery_emb / np.linalg.norm(gallery_emb, axis=1, keepdims=True)
     s = p @ g.T
     pos = np.asarray(probe_ids)[:, None] == np.asarray(gallery_ids)[None, :]
-    keep = np.ones_like(pos) if probe_keys is None else np.asarray(probe_keys)[:, None] != np.asarray(gallery_keys)[None, :]
+    keep = pair_mask(probe_keys, gallery_keys, pos.shape)
     with np.errstate(invalid="ignore"):
         mp = np.where(pos & keep, s, np.nan); mn = np.where(~pos & keep, s, np.nan)
         return np.nanmean(mp, 1) - np.nanmean(mn, 1)

@@ -17,11 +17,11 @@ import pandas as pd
 
 from .core import slug, results_root, repo_root, atomic_write_text, atomic_write_json, atomic_path
 from .metrics import bootstrap_ci, paired_bootstrap
-from .evaluate import load_results, UNAVAILABLE
+from .evaluate import load_results, UNAVAILABLE, REFERENCE_GUIDED, WRONG_REFERENCE
 
 # %% auto #0
-__all__ = ['COLUMNS', 'SEED_PAPER', 'MAIN', 'BASE', 'OURS', 'PLACEHOLDER', 'HAND_NUMBERS_ALLOWED', 'summarise', 'wide_table',
-           'fake_results', 'write_table1', 'save_fig', 'lambda_figure', 'per_image_figure', 'grid_figure',
+__all__ = ['COLUMNS', 'SEED_PAPER', 'MAIN', 'BASE', 'OURS', 'COMPARISONS', 'PLACEHOLDER', 'HAND_NUMBERS_ALLOWED', 'summarise',
+           'wide_table', 'fake_results', 'write_table1', 'save_fig', 'lambda_figure', 'per_image_figure', 'grid_figure',
            'logged_seconds', 'training_facts', 'flatten', 'fill_template', 'hand_typed_numbers', 'build_paper']
 
 # %% ../nbs/11_report.ipynb #1f2f43f6
@@ -41,6 +41,8 @@ SEED_PAPER = pd.DataFrame({"method": ["Degraded input", "CodeFormer", "ID-CodeFo
 
 MAIN = ("Degraded input", "CodeFormer (λ=0)", "ID-CodeFormer (λ=0.1)")
 BASE, OURS = MAIN[1], MAIN[2]
+COMPARISONS = ((BASE, OURS), (OURS, REFERENCE_GUIDED), (WRONG_REFERENCE, REFERENCE_GUIDED))
+"Paired per-image differences reported (b − a), when both methods were scored: λ_ids, references, and the wrong-reference control."
 
 # %% ../nbs/11_report.ipynb #27c6726c
 def summarise(results: dict, n_boot: int = 10_000, seed: int = 0) -> pd.DataFrame:
@@ -62,15 +64,20 @@ def summarise(results: dict, n_boot: int = 10_000, seed: int = 0) -> pd.DataFram
                 if val == UNAVAILABLE: row["status"] = f"unavailable: {s['unavailable'].get(col, 'weights missing')}"
                 else: row.update(value=float(val), n=int(s["images"]))
             rows.append(row)
-    if BASE in results and OURS in results:
-        a, b = results[BASE][0], results[OURS][0]
-        if list(a["lq"]) != list(b["lq"]): raise ValueError("CodeFormer and ID-CodeFormer were not scored on the same images")
-        for col, header, better, per_image in COLUMNS:
-            if not per_image or col not in a.columns or not pd.api.types.is_numeric_dtype(a[col]): continue
-            d = paired_bootstrap(a[col].to_numpy(float), b[col].to_numpy(float), n_boot, seed)
-            rows.append({"method": f"{OURS} − {BASE}", "metric": col, "header": header, "value": d["diff"], "lo": d["lo"],
-                         "hi": d["hi"], "n": d["n"], "status": "ok", "p": d["p"]})
+    for base, other in COMPARISONS:
+        if base in results and other in results: rows += _paired_rows(results, base, other, n_boot, seed)
     return pd.DataFrame(rows)
+
+def _paired_rows(results: dict, base: str, other: str, n_boot: int, seed: int) -> list[dict]:
+    "Rows '<other> − <base>': paired bootstrap of the per-image differences of every per-image metric."
+    a, b, rows = results[base][0], results[other][0], []
+    if list(a["lq"]) != list(b["lq"]): raise ValueError(f"{base} and {other} were not scored on the same images")
+    for col, header, better, per_image in COLUMNS:
+        if not per_image or col not in a.columns or not pd.api.types.is_numeric_dtype(a[col]): continue
+        d = paired_bootstrap(a[col].to_numpy(float), b[col].to_numpy(float), n_boot, seed)
+        rows.append({"method": f"{other} − {base}", "metric": col, "header": header, "value": d["diff"], "lo": d["lo"],
+                     "hi": d["hi"], "n": d["n"], "status": "ok", "p": d["p"]})
+    return rows
 
 def _fmt(v, lo=None, hi=None, metric=""):
     if v is None or (isinstance(v, float) and math.isnan(v)): return "–"
@@ -122,8 +129,8 @@ def write_table1(long: pd.DataFrame, testset: dict, out: Path | None = None) -> 
     unavailable = sorted({(r.header, r.status[len("unavailable: "):]) for r in long.itertuples() if r.status != "ok"})
     notes = "".join(f"\n- {h}: unavailable — {why}" for h, why in unavailable)
     info = (f"Test set `{testset['name']}`: {testset['images']} faces of held-out identities, manifest SHA-256 "
-            f"`{testset['manifest_sha256'][:16]}…`. Cells: mean [95 % bootstrap interval]; the last row is the paired "
-            f"bootstrap interval of the per-image difference.")
+            f"`{testset['manifest_sha256'][:16]}…`. Cells: mean [95 % bootstrap interval]; rows 'B − A' are paired "
+            f"bootstrap intervals of the per-image difference.")
     md = f"# Table 1 (this repository)\n\n{info}\n\n{_md(wide)}\n" + (f"\nUnavailable metrics:{notes}\n" if notes else "")
     md += ("\n# Seed paper, published numbers (not ours)\n\nCelebA-Test at 512 px, as printed in the ID-CodeFormer paper.\n\n"
            + SEED_PAPER.to_markdown(index=False) + "\n")

@@ -21,6 +21,7 @@ from .imageio import read_image, write_image, list_images, ImageError, MAX_PIXEL
 from .align import FaceDetector, align_face, paste_back, select_faces
 from .checkpoint import load_codeformer
 from .codeformer import fast_inference, restore_faces, DEFAULT_FIDELITY
+from .references import embed_reference_photos
 from .runs import default_checkpoint
 
 # %% auto #0
@@ -106,6 +107,7 @@ class RestoreOptions:
     overwrite: bool = False
     save_crops: bool = True
     max_pixels: int = MAX_PIXELS
+    references: tuple = ()      # other photos of the person (reference-guided checkpoints only)
 
 # %% ../nbs/12_restore.ipynb #ec7295a5
 class Restorer:
@@ -118,7 +120,11 @@ class Restorer:
         self.checkpoint = resolve_checkpoint(checkpoint)
         self.model = fast_inference(load_codeformer(self.checkpoint, self.device))
         self.size = self.model.cfg.img_size
-        self._det = None
+        self._det, self.ref = None, None
+        if opts.references:
+            if not self.model.cfg.ref_dim:
+                raise ValueError(f"--reference: {self.checkpoint} was trained without references; pass a reference-guided checkpoint")
+            self.ref = embed_reference_photos(opts.references, self.size, None if opts.aligned else self.detector, aligned=opts.aligned)
 
     @property
     def detector(self) -> FaceDetector:
@@ -127,7 +133,7 @@ class Restorer:
 
     def restore_faces(self, faces: list[np.ndarray]) -> list[np.ndarray]:
         "Restore aligned uint8 faces (size x size x 3) in batches."
-        return list(restore_faces(self.model, faces, self.opts.fidelity, self.opts.batch))
+        return list(restore_faces(self.model, faces, self.opts.fidelity, self.opts.batch, ref=self.ref))
 
 # %% ../nbs/12_restore.ipynb #a2d1117c
 @patch

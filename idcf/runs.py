@@ -14,7 +14,7 @@ from .datasets import BuildConfig, build_identity_dataset
 
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'resolve_preset', 'check_preset', 'preset_dataset', 'run_name', 'run_folders',
-           'finished_here', 'latest_run', 'default_checkpoint', 'stage1_weights']
+           'finished_here', 'latest_run', 'default_checkpoint', 'stage1_weights', 'reference_checkpoint']
 
 # %% ../nbs/07a_runs.ipynb #12f0e496
 TRAIN_PRESETS = {
@@ -65,9 +65,9 @@ def preset_dataset(preset: str, progress: bool = True) -> Path:
     return build_identity_dataset(BuildConfig(size=128, seed=0), progress=progress)
 
 # %% ../nbs/07a_runs.ipynb #ed7fe505
-def run_name(stage: int, preset: str, lambda_ids: float, seed: int) -> str:
-    "`stage<k>-<preset>-lambda<λ>-seed<seed>`, the run folder under results/runs."
-    return f"stage{stage}-{preset}-lambda{lambda_ids:g}-seed{seed}"
+def run_name(stage: int, preset: str, lambda_ids: float, seed: int, references: int = 0) -> str:
+    "`stage<k>-<preset>[-ref<k>]-lambda<λ>-seed<seed>`, the run folder under results/runs (`-ref<k>`: k reference photos)."
+    return f"stage{stage}-{preset}" + (f"-ref{references}" if references else "") + f"-lambda{lambda_ids:g}-seed{seed}"
 
 def run_folders(name: str) -> list[Path]:
     "results/runs/<name>, <name>-2, <name>-3 … that exist, oldest first."
@@ -81,15 +81,17 @@ def finished_here(out: Path) -> bool:
     "A finished run whose final weights are in its folder: running it again has nothing to do."
     return run_status(out) == "finished" and (Path(out) / "net_g_ema.pth").is_file()
 
-def latest_run(stage: int, preset: str, lambda_ids: float, seed: int) -> Path:
+def latest_run(stage: int, preset: str, lambda_ids: float, seed: int, references: int = 0) -> Path:
     "The newest folder of this run name (the plain name when there is none yet)."
-    found = run_folders(run_name(stage, preset, lambda_ids, seed))
-    return found[-1] if found else results_root() / "runs" / run_name(stage, preset, lambda_ids, seed)
+    name = run_name(stage, preset, lambda_ids, seed, references)
+    found = run_folders(name)
+    return found[-1] if found else results_root() / "runs" / name
 
-def default_checkpoint(stage: int, preset: str, lambda_ids: float, seed: int) -> Path:
-    "Final EMA weights of the newest run of `stage`/`preset`/`λ`/`seed` that has them (else where the first would be)."
-    done = [d for d in run_folders(run_name(stage, preset, lambda_ids, seed)) if (d / "net_g_ema.pth").is_file()]
-    return (done[-1] if done else results_root() / "runs" / run_name(stage, preset, lambda_ids, seed)) / "net_g_ema.pth"
+def default_checkpoint(stage: int, preset: str, lambda_ids: float, seed: int, references: int = 0) -> Path:
+    "Final EMA weights of the newest run of `stage`/`preset`/`λ`/`seed`(/references) that has them (else where the first would be)."
+    name = run_name(stage, preset, lambda_ids, seed, references)
+    done = [d for d in run_folders(name) if (d / "net_g_ema.pth").is_file()]
+    return (done[-1] if done else results_root() / "runs" / name) / "net_g_ema.pth"
 
 def stage1_weights(preset: str, seed: int) -> Path:
     "The Stage I run's final weights, else the shipped Stage I of the preset (a fresh clone has only those), saying so."
@@ -97,3 +99,11 @@ def stage1_weights(preset: str, seed: int) -> Path:
     if run.is_file() or not shipped.is_file(): return run
     print(f"vqgan_ckpt: no Stage I run of {preset!r} here ({run}); using the shipped Stage I weights {shipped}")
     return shipped
+
+def reference_checkpoint(preset: str, seed: int = 0, lambda_ids: float = 0.1) -> tuple[int, Path] | None:
+    "(k, weights) of the reference-guided Stage III of `preset` with k references: shipped first, else a finished run; or None."
+    k_of = lambda name: int(name.split("-ref", 1)[1].split("-", 1)[0])
+    for f in sorted(shipped_root().glob(f"stage3-{preset}-ref*-lambda{lambda_ids:g}.safetensors")): return k_of(f.name), f
+    for d in sorted((results_root() / "runs").glob(f"stage3-{preset}-ref*-lambda{lambda_ids:g}-seed{seed}")):
+        if (ck := default_checkpoint(3, preset, lambda_ids, seed, k_of(d.name))).is_file(): return k_of(d.name), ck
+    return None

@@ -26,14 +26,16 @@ def smoke_params(**params) -> dict:
 
 # %% ../nbs/10a_testing.ipynb #cc5e9b57
 def ensure_checkpoints(preset: str = "smoke", lambdas=(0.0, 0.1), perceptual: str = "ssim", seed: int = 0,
-                       progress: bool = False) -> dict:
-    "Train the missing Stage I/II/III runs of `preset` for each λ; returns {(stage, λ): weights path}."
+                       progress: bool = False, references: int = 2) -> dict:
+    "Train the missing Stage I/II/III runs of `preset` for each λ, and the reference-guided λ=0.1 runs with `references` photos (0: none); returns {(stage, λ, k): weights path}."
     out = {}
+    runs = [(1, 0.0, 0)] + [(s, l, 0) for l in lambdas for s in (2, 3)] + ([(2, 0.1, references), (3, 0.1, references)] if references else [])
     with locked(results_root() / "runs" / f".ensure-{preset}-seed{seed}.lock"):   # parallel notebooks train each run once
-        for stage, lam in [(1, 0.0)] + [(s, l) for l in lambdas for s in (2, 3)]:
-            ck = default_checkpoint(stage, preset, lam, seed)
-            if not ck.exists(): train(TrainConfig(stage=stage, preset=preset, lambda_ids=lam, perceptual=perceptual, seed=seed), progress=progress)
-            out[(stage, lam)] = ck
+        for stage, lam, k in runs:
+            ck = default_checkpoint(stage, preset, lam, seed, k)
+            if not ck.exists():
+                train(TrainConfig(stage=stage, preset=preset, lambda_ids=lam, perceptual=perceptual, seed=seed, references=k), progress=progress)
+            out[(stage, lam, k)] = ck
     return out
 
 def smoke_evaluation(limit: int = 6, seed: int = 2022, ranges: str = "large") -> Path:

@@ -36,6 +36,7 @@ from .losses import (PerceptualLoss, PERCEPTUAL_CHOICES, d_hinge_loss, g_hinge_l
                          code_ce_loss, latent_l2_loss, frequency_loss, feature_matching_loss)
 from .identity import load_identity_net, identity_loss, cosine
 from .datasets import load_faces, read_manifest
+from .references import ReferencePicker, REF_DIM, REF_DROP
 from .runs import (TRAIN_PRESETS, run_name, run_folders, finished_here, latest_run, default_checkpoint,
                        stage1_weights, resolve_preset, preset_dataset)
 
@@ -57,6 +58,7 @@ class TrainConfig:
     lookup: str = "st"               # Stage II lookup carrying L_ids: 'st' (straight-through) or 'soft'
     tau: float = 1.0                 # softmax temperature of the differentiable lookup
     ids_reach_encoder: bool = False  # Stage III: let L_ids (only) also train encoder + transformer
+    references: int = 0              # Stage II/III: other photos of the person conditioning the transformer (0: off, published)
     perceptual: str = "lpips-vgg"    # 'lpips-vgg' (published), 'ssim' (explicit substitute) or 'none'
     quantizer: str | None = None     # Stage I lookup, 'nearest' or 'cosine' (None: the preset's architecture)
     w_fft: float | None = None       # Stage I/III frequency loss (None: the preset's value, 0 if it has none)
@@ -105,7 +107,7 @@ class TrainConfig:
 def run_dir(cfg: TrainConfig) -> Path:
     "`out_dir`, else the first of results/runs/<run name>, <run name>-2, … that is not a finished record without its weights."
     if cfg.out_dir: return Path(cfg.out_dir)
-    base = results_root() / "runs" / run_name(cfg.stage, cfg.preset, cfg.lambda_ids, cfg.seed)
+    base = results_root() / "runs" / run_name(cfg.stage, cfg.preset, cfg.lambda_ids, cfg.seed, cfg.references)
     if cfg.overwrite: return base
     k, d = 2, base
     while run_status(d) == "finished" and not (d / "net_g_ema.pth").is_file(): d, k = base.with_name(f"{base.name}-{k}"), k + 1
@@ -123,6 +125,8 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
         _fail("lambda_ids", f"{cfg.lambda_ids!r} must be a finite number ≥ 0 (0 = CodeFormer baseline, 0.1 = the paper)")
     if cfg.stage == 1 and cfg.lambda_ids != 0:
         _fail("lambda_ids", "Stage I trains the VQGAN autoencoder; the paper adds L_ids in Stages II and III only")
+    if not isinstance(cfg.references, int) or cfg.references < 0: _fail("references", f"{cfg.references!r} must be an integer ≥ 0 (0: off)")
+    if cfg.stage == 1 and cfg.references: _fail("references", "Stage I trains the VQGAN autoencoder; references condition Stages II and III")
     if cfg.lookup not in ("st", "soft"): _fail("lookup", f"{cfg.lookup!r}: expected 'st' or 'soft' (the hard lookup has no gradient)")
     if cfg.tau <= 0: _fail("tau", f"{cfg.tau} must be > 0")
     if cfg.quantizer is not None and cfg.quantizer not in QUANTIZERS: _fail("quantizer", f"{cfg.quantizer!r}: expected one of {QUANTIZERS}")
@@ -144,7 +148,7 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
     if not 0 <= cfg.ema < 1: _fail("ema", f"{cfg.ema} must be in [0, 1)")
     if check_files and cfg.stage >= 2:
         if not cfg.vqgan_ckpt: cfg.vqgan_ckpt = str(stage1_weights(cfg.preset, cfg.seed))
-        if cfg.stage == 3 and not cfg.init_ckpt: cfg.init_ckpt = str(default_checkpoint(2, cfg.preset, cfg.lambda_ids, cfg.seed))
+        if cfg.stage == 3 and not cfg.init_ckpt: cfg.init_ckpt = str(default_checkpoint(2, cfg.preset, cfg.lambda_ids, cfg.seed, cfg.references))
         for name in ("vqgan_ckpt",) + (("init_ckpt",) if cfg.stage == 3 else ()):
             if not Path(getattr(cfg, name)).is_file():
                 _fail(name, f"checkpoint {getattr(cfg, name)} not found — train the previous stage first "
@@ -152,8 +156,9 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
     return cfg
 
 def arch_config(cfg: TrainConfig) -> CodeFormerConfig:
-    "The preset's architecture, with `cfg.quantizer` when given."
+    "The preset's architecture, with `cfg.quantizer` when given and reference conditioning when `cfg.references`."
     arch = CodeFormerConfig.preset(TRAIN_PRESETS[cfg.preset]["arch"])
+    if cfg.references: arch = dataclasses.replace(arch, ref_dim=REF_DIM)
     return dataclasses.replace(arch, quantizer=cfg.quantizer) if cfg.quantizer else arch
 
 # %% ../nbs/08_train.ipynb #29786094
@@ -181,13 +186,15 @@ def stage3_phase(it: int, iters: int) -> tuple[str, float, bool]:
 
 # %% ../nbs/08_train.ipynb #56218ac0
 class FaceBatcher:
-    "Seeded batches of (HQ, LQ) faces in [-1, 1] from a uint8 tensor of aligned faces."
-    def __init__(self, faces: torch.Tensor, batch: int, seed: int, rank: int = 0, world: int = 1):
-        self.faces, self.batch, self.rank, self.world = faces, batch, rank, world
+    "Seeded batches of (HQ, LQ) faces in [-1, 1] from a uint8 tensor of aligned faces, with `k` references per face from `refs`."
+    def __init__(self, faces: torch.Tensor, batch: int, seed: int, rank: int = 0, world: int = 1,
+                 refs: ReferencePicker | None = None, k: int = 1):
+        self.faces, self.batch, self.rank, self.world, self.refs, self.k = faces, batch, rank, world, refs, k
         self.rng = np.random.default_rng(seed)
         self.gen = torch.Generator(faces.device).manual_seed(seed)
 
-    def next(self, ranges: str | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def next(self, ranges: str | None) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        "This rank's (HQ, LQ, reference embeddings); LQ is None without `ranges`, the references None without `refs`."
         n, s = self.batch * self.world, self.faces.shape[-1]
         idx = self.rng.integers(len(self.faces), size=n)
         flip = torch.from_numpy(self.rng.random(n) < 0.5).to(self.faces.device)
@@ -196,7 +203,10 @@ class FaceBatcher:
         hq = torch.where(flip[:, None, None, None], hq.flip(-1), hq)
         lq = degrade_torch(hq, params, self.gen) if params else None
         sl = slice(self.rank * self.batch, (self.rank + 1) * self.batch)
-        return hq[sl] * 2 - 1, (lq[sl] * 2 - 1 if lq is not None else None)
+        ref = None
+        if self.refs is not None:   # drawn after everything else: runs without references keep their random streams
+            ref = self.refs.embed(self.refs.pick(self.rng, idx, self.k), self.rng.random(n) < REF_DROP)[sl].to(self.faces.device)
+        return hq[sl] * 2 - 1, (lq[sl] * 2 - 1 if lq is not None else None), ref
 
     def state_dict(self) -> dict:
         return {"rng": self.rng.bit_generator.state, "gen": self.gen.get_state()}
@@ -212,7 +222,7 @@ def fixed_val_set(faces: torch.Tensor, n: int, seed: int = 12345, ranges: str = 
     return hq * 2 - 1, lq * 2 - 1
 
 # %% ../nbs/08_train.ipynb #812f08b2
-TRANSFORMER_PARTS = ("position_emb", "feat_emb", "ft_layers", "idx_pred_layer")
+TRANSFORMER_PARTS = ("position_emb", "feat_emb", "ft_layers", "idx_pred_layer", "ref_film")   # ref_film: reference models only
 
 def trainable_names(stage: int) -> tuple:
     return {1: ("encoder", "quantize", "generator"), 2: ("encoder",) + TRANSFORMER_PARTS,
@@ -292,11 +302,11 @@ def step_stage1(cfg, nets, L: Losses, hq, it):
     return total, logs, rec
 
 # %% ../nbs/08_train.ipynb #91878849
-def step_stage2(cfg, nets, L: Losses, hq, lq, it):
+def step_stage2(cfg, nets, L: Losses, hq, lq, it, ref=None):
     model = nets["model"]
     idx, quant = _hq_codes(nets, hq)
     lq_feat, _ = model.encode(lq)
-    logits = model.logits(lq_feat)
+    logits = model.logits(lq_feat, ref)
     ce, lat = code_ce_loss(logits, idx), latent_l2_loss(lq_feat, quant)
     total = cfg.w_ce * ce + cfg.w_latent * lat
     logs = {"ce": ce, "latent": lat, "code_acc": (logits.argmax(-1) == idx.flatten(1)).float().mean()}
@@ -308,11 +318,11 @@ def step_stage2(cfg, nets, L: Losses, hq, lq, it):
         logs["ids_loss"] = lids
     return total, logs, None
 
-def step_stage3(cfg, nets, L: Losses, hq, lq, it, w, image_losses):
+def step_stage3(cfg, nets, L: Losses, hq, lq, it, w, image_losses, ref=None):
     model, disc = nets["model"], nets["disc"]
     idx, quant = _hq_codes(nets, hq)
     lq_feat, enc = model.encode(lq)
-    logits = model.logits(lq_feat)
+    logits = model.logits(lq_feat, ref)
     ce, lat = code_ce_loss(logits, idx), latent_l2_loss(lq_feat, quant)
     total = cfg.w_ce * ce + cfg.w_latent * lat
     logs = {"ce": ce, "latent": lat, "w": torch.tensor(w)}
@@ -413,12 +423,13 @@ class MetricsLog:
 def validate(cfg, ema: nn.Module, val: tuple, idnet) -> dict:
     "PSNR (dB, RGB in [0, 1]) and IDS of the EMA network on the fixed validation faces (None without any)."
     if val is None: return {"val_psnr": None, "val_ids": None}
-    hq, lq = val
+    hq, lq, ref = val if len(val) == 3 else (*val, None)     # (HQ, LQ[, references])
     outs = []
     for i in range(0, len(hq), 16):
+        r = None if ref is None else ref[i:i + 16]
         if cfg.stage == 1: o = ema(hq[i:i + 16])[0]
-        elif cfg.stage == 2: o = ema(lq[i:i + 16], w=0.0)[0]
-        else: o = ema(lq[i:i + 16], w=cfg.val_w, adain=False)[0]
+        elif cfg.stage == 2: o = ema(lq[i:i + 16], w=0.0, ref=r)[0]
+        else: o = ema(lq[i:i + 16], w=cfg.val_w, adain=False, ref=r)[0]
         outs.append(o.float().clamp(-1, 1))
     out = torch.cat(outs)
     mse = ((out - hq) / 2).pow(2).flatten(1).mean(1)
@@ -533,18 +544,28 @@ def optimisers(cfg: TrainConfig, nets: dict) -> tuple[list, dict]:
     if "disc" in nets: opts["d"] = torch.optim.Adam(nets["disc"].parameters(), lr=cfg.lr, betas=(0.9, 0.99))
     return params, opts
 
+# %% ../nbs/08_train.ipynb #35fe30bf
+def _references(cfg: TrainConfig, manifest: Path, n_val: int, device) -> tuple[ReferencePicker | None, torch.Tensor | None]:
+    "The training split's reference picker and the references of the first `n_val` validation faces (None, None: off)."
+    if not cfg.references: return None, None
+    val = ReferencePicker.from_manifest(manifest, "val") if n_val else None
+    val_ref = val.embed(val.pick(np.random.default_rng(12345), range(n_val), cfg.references)).to(device) if val else None
+    return ReferencePicker.from_manifest(manifest, "train"), val_ref
+
 def _session(cfg: TrainConfig, out: Path, rank: int, world: int) -> TrainingSession:
     "Data, networks, losses, optimisers and batcher of a stage, seeded."
     device = get_device(cfg.device)
     if device.type == "cuda" and world > 1: device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     seed_everything(cfg.seed)
     faces, val_faces, manifest = _training_faces(cfg, device)
+    picker, val_ref = _references(cfg, manifest, len(val_faces) if cfg.val_size else 0, device)
     val = fixed_val_set(val_faces, cfg.val_size, ranges="large") if cfg.val_size else None
+    if val is not None and val_ref is not None: val = (*val, val_ref)
     nets = build_networks(cfg, device)
     L = Losses(cfg, device)
     params, opts = optimisers(cfg, nets)
     restarter = CodeRestarter(arch_config(cfg).codebook_size, cfg.code_restart if cfg.stage == 1 else 0, cfg.seed, device)
-    return TrainingSession(cfg, out, device, rank, world, nets, L, opts, params, FaceBatcher(faces, cfg.batch, cfg.seed, rank, world),
+    return TrainingSession(cfg, out, device, rank, world, nets, L, opts, params, FaceBatcher(faces, cfg.batch, cfg.seed, rank, world, picker, cfg.references),
                            restarter, MetricsLog(out / "metrics.csv"), val, manifest, autocast_dtype(device, cfg.precision))
 
 def _resume(s: TrainingSession, resume: bool) -> None:
@@ -589,12 +610,12 @@ def train_step(s: TrainingSession, it: int, hooks: dict) -> tuple[torch.Tensor, 
         for g in o.param_groups: g["lr"] = cfg.lr * lr_factor(cfg, it)
     if cfg.stage == 3: ranges, w, img = stage3_phase(it, cfg.iters)
     else: ranges, w, img = (None if cfg.stage == 1 else cfg.degradation), 0.0, cfg.stage == 1
-    hq, lq = s.batcher.next(ranges)
+    hq, lq, ref = s.batcher.next(ranges)
     if "batch" in hooks: hq, lq = hooks["batch"](it, hq, lq)
     with _autocast(s):
         if cfg.stage == 1: total, logs, fake = step_stage1(cfg, s.nets, s.L, hq, it)
-        elif cfg.stage == 2: total, logs, fake = step_stage2(cfg, s.nets, s.L, hq, lq, it)
-        else: total, logs, fake = step_stage3(cfg, s.nets, s.L, hq, lq, it, w, img)
+        elif cfg.stage == 2: total, logs, fake = step_stage2(cfg, s.nets, s.L, hq, lq, it, ref)
+        else: total, logs, fake = step_stage3(cfg, s.nets, s.L, hq, lq, it, w, img, ref)
     _check_finite(s, total, logs, it)
     s.opts["g"].zero_grad(set_to_none=True)
     total.backward()

@@ -43,12 +43,14 @@ class CodeFormerConfig:
     connect_list: tuple = (32, 64, 128, 256)  # resolutions with a controllable feature transformation
     disc_ndf: int = 64
     disc_layers: int = 4
+    ref_dim: int = 0                     # reference identity embedding conditioning the transformer (0: none, published)
 
     def __post_init__(self):
         self.ch_mult, self.attn_resolutions = tuple(self.ch_mult), tuple(int(r) for r in self.attn_resolutions)
         self.connect_list = tuple(int(r) for r in self.connect_list)
         if self.quantizer not in QUANTIZERS:
             raise ValueError(f"quantizer={self.quantizer!r}: expected one of {QUANTIZERS}")
+        if not isinstance(self.ref_dim, int) or self.ref_dim < 0: raise ValueError(f"ref_dim={self.ref_dim!r}: expected an integer ≥ 0")
         n_down = len(self.ch_mult) - 1
         if self.img_size % 2**n_down:
             raise ValueError(f"img_size={self.img_size}: must be divisible by 2**(len(ch_mult)-1) = {2**n_down}")
@@ -81,9 +83,8 @@ class CodeFormerConfig:
             raise ValueError(f"preset={name!r}: expected one of {sorted(PRESETS)}")
         return cls(**PRESETS[name])
 
-QUANTIZERS = ("nearest", "cosine")
-
 # %% ../nbs/01_vqgan.ipynb #aa442ce9
+QUANTIZERS = ("nearest", "cosine")
 PRESETS = {
     "paper512": {},
     "mini128": dict(img_size=128, nf=16, ch_mult=(1, 2, 4, 4), attn_resolutions=(16,), codebook_size=512,
