@@ -84,7 +84,8 @@ def evaluation_references(test_manifest: str | Path, dataset_manifest: str | Pat
     "Reference embeddings (N, D) for the faces of a test set and the `source` names of the reference photos of each."
     if mode not in ("same", "wrong"): raise ValueError(f"reference={mode!r}: expected 'same' or 'wrong'")
     test_rows, drows = read_manifest(test_manifest), read_manifest(dataset_manifest)
-    by_src = {r["source"]: r for r in drows}
+    by_src, by_id = {r["source"]: r for r in drows}, {}
+    for d in drows: by_id.setdefault(int(d["identity"]), []).append(d)
     rng = np.random.default_rng(seed)
     target = _wrong_identities([int(r["identity"]) for r in test_rows], rng) if mode == "wrong" else None
     chosen = []
@@ -92,7 +93,7 @@ def evaluation_references(test_manifest: str | Path, dataset_manifest: str | Pat
         me = by_src.get(r["source"])
         if me is None: raise ValueError(f"{test_manifest}: {r['source']} is not in {dataset_manifest}")
         want = int(r["identity"]) if target is None else target[int(r["identity"])]
-        cand = [d for d in drows if int(d["identity"]) == want and d["source"] != me["source"] and d["sha256"] != me["sha256"]]
+        cand = [d for d in by_id.get(want, []) if d["source"] != me["source"] and d["sha256"] != me["sha256"]]
         if not cand: raise ValueError(f"{test_manifest}: no reference photo of identity {want} for {r['source']}")
         chosen.append([cand[j] for j in rng.choice(len(cand), size=k, replace=len(cand) < k)])
     uniq = {d["sha256"]: d for c in chosen for d in c}

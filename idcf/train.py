@@ -423,7 +423,7 @@ class MetricsLog:
 def validate(cfg, ema: nn.Module, val: tuple, idnet) -> dict:
     "PSNR (dB, RGB in [0, 1]) and IDS of the EMA network on the fixed validation faces (None without any)."
     if val is None: return {"val_psnr": None, "val_ids": None}
-    hq, lq, ref = val if len(val) == 3 else (*val, None)     # (HQ, LQ[, references])
+    hq, lq, ref = val                                       # ref: None without references
     outs = []
     for i in range(0, len(hq), 16):
         r = None if ref is None else ref[i:i + 16]
@@ -559,8 +559,7 @@ def _session(cfg: TrainConfig, out: Path, rank: int, world: int) -> TrainingSess
     seed_everything(cfg.seed)
     faces, val_faces, manifest = _training_faces(cfg, device)
     picker, val_ref = _references(cfg, manifest, len(val_faces) if cfg.val_size else 0, device)
-    val = fixed_val_set(val_faces, cfg.val_size, ranges="large") if cfg.val_size else None
-    if val is not None and val_ref is not None: val = (*val, val_ref)
+    val = (*fixed_val_set(val_faces, cfg.val_size, ranges="large"), val_ref) if cfg.val_size else None
     nets = build_networks(cfg, device)
     L = Losses(cfg, device)
     params, opts = optimisers(cfg, nets)
