@@ -69,16 +69,16 @@ train-cpu: venv
 # sessions). Stage I resumes where it stopped — from the run's ckpt/latest.pt, or on a fresh machine from its carried
 # state results/checkpoints/<run>.resume.safetensors — and once finished it is shipped (fp16) and skipped from then
 # on. `make carry` writes the carried states of the unfinished runs (commit them) and the Stage I learning curve.
-LONG := cpu128long
+LONG := cpu128rq
 LONG_STAGE1 := results/runs/stage1-$(LONG)-lambda0-seed0
 train-long: venv
 	test -f results/checkpoints/stage1-$(LONG).safetensors || $(PM) nbs/train_stage1.ipynb -p preset $(LONG) -p perceptual ssim
-	$(PM) nbs/stage1_progress.ipynb $(LONG_STAGE1)/stage1_progress.ipynb
+	$(PM) nbs/stage1_progress.ipynb $(LONG_STAGE1)/stage1_progress.ipynb -p run $(LONG_STAGE1)
 	$(BIN)/python -c "from idcf.restore import ship_stage1; print(ship_stage1('$(LONG)'))"
 
 carry: venv
 	$(BIN)/python -c "from idcf.train import carry_unfinished; print(carry_unfinished('$(LONG)'))"
-	$(PM) nbs/stage1_progress.ipynb $(LONG_STAGE1)/stage1_progress.ipynb
+	$(PM) nbs/stage1_progress.ipynb $(LONG_STAGE1)/stage1_progress.ipynb -p run $(LONG_STAGE1)
 
 # Evaluation, Table 1, figures and the paper from the checkpoints present.
 table1: venv

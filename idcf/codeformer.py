@@ -57,7 +57,10 @@ class FuseBlock(nn.Module):
 LookupMode = Literal["hard", "soft", "st"]
 
 def code_lookup(logits: torch.Tensor, codebook: torch.Tensor, mode: LookupMode = "hard", tau: float = 1.0) -> torch.Tensor:
-    "Codebook latent (B, N, C) from token `logits` (B, N, K) by `mode` ('hard', 'soft' or 'st')."
+    "Codebook latent (B, N, C) from token `logits` (B, N, K) by `mode` ('hard', 'soft' or 'st'); a residual codebook (D, K, C) takes (B, N, D·K) and sums the levels."
+    if codebook.ndim == 3:
+        lv = logits.unflatten(-1, codebook.shape[:2])
+        return sum(code_lookup(lv[..., i, :], codebook[i], mode, tau) for i in range(codebook.shape[0]))
     if mode == "hard":
         return F.embedding(logits.argmax(-1), codebook)
     if tau <= 0: raise ValueError(f"tau={tau}: the lookup temperature must be positive")
@@ -86,7 +89,7 @@ class CodeFormer(VQAutoEncoder):
         self.position_emb = nn.Parameter(torch.zeros(cfg.n_tokens, d))
         self.feat_emb = nn.Linear(cfg.emb_dim, d)
         self.ft_layers = nn.Sequential(*[TransformerSALayer(d, cfg.n_head, cfg.dim_mlp) for _ in range(cfg.n_layers)])
-        self.idx_pred_layer = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, cfg.codebook_size, bias=False))
+        self.idx_pred_layer = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, cfg.codebook_size * cfg.quant_depth, bias=False))
         self.fuse_convs_dict = nn.ModuleDict({str(r): FuseBlock(cfg.channels(r), cfg.norm_groups) for r in cfg.connect_list})
         self.enc_taps = {r: self.encoder.taps[r] for r in cfg.connect_list}
         if cfg.ref_dim:     # reference FiLM, zero-initialised and bias-free: a zero embedding changes nothing
@@ -98,7 +101,7 @@ class CodeFormer(VQAutoEncoder):
         return self.encoder(x, self.enc_taps)
 
     def logits(self, lq_feat: torch.Tensor, ref: torch.Tensor | None = None) -> torch.Tensor:
-        "Code logits (B, tokens, codebook_size) from the encoder latent (and reference embeddings, see `film`)."
+        "Code logits (B, tokens, quant_depth·codebook_size) from the encoder latent (and reference embeddings, see `film`)."
         tokens = self.feat_emb(lq_feat.flatten(2).permute(2, 0, 1))   # (N, B, d), row-major tokens
         pos = self.position_emb[:, None, :]
         films = self.film(ref, tokens.shape[1])

@@ -20,7 +20,7 @@ from .core import slug, results_root, shipped_root, run_status, locked, atomic_w
 from .checkpoint import load_codeformer, load_vqgan
 from .codeformer import fast_inference, restore_faces, to_tensor, to_uint8, DEFAULT_FIDELITY
 from .datasets import read_manifest, build_test_set, check_test_set, load_faces, stack_faces
-from .identity import load_identity_net, ids_deg, DlibJudge, gallery_verification, per_probe_verification
+from .identity import load_identity_net, ids_deg, DlibJudge, gallery_verification, per_probe_verification, per_probe_auc
 from .imageio import read_image, write_image
 from .metrics import psnr, ssim, LPIPSMetric, FIDMetric, try_metric
 from .niqe import niqe_faces
@@ -200,12 +200,13 @@ def _identity_scores(self: Scorer, restored: torch.Tensor, df: pd.DataFrame, sum
 
 @patch
 def _verification(self: Scorer, emb: dict, df: pd.DataFrame, summary: dict, ref_sources: list | None = None) -> None:
-    "Per-probe verification margin and gallery ROC AUC / TAR@FAR=1 % for each judge; a probe's own and reference photos are left out."
+    "Per-probe verification margin and ROC AUC, gallery ROC AUC / TAR@FAR=1 % for each judge; a probe's own and reference photos are left out."
     keys, ids, g = list(df["source"]), list(df["identity"]), self.gallery
     if ref_sources is not None: keys = [{k, *r} for k, r in zip(keys, ref_sources)]
     for judge, e in emb.items():
         if g[judge] is None: continue
         df[f"verif_margin_{judge}"] = per_probe_verification(e, ids, g[judge], g["ids"], keys, g["keys"])
+        df[f"verif_auc_probe_{judge}"] = per_probe_auc(e, ids, g[judge], g["ids"], keys, g["keys"])
         v = gallery_verification(e, ids, g[judge], g["ids"], keys, g["keys"])
         summary["set_metrics"].update({f"verif_auc_{judge}": v["auc"], f"tar@far=0.01_{judge}": v["tar@far=0.01"],
                                        f"verif_pairs_{judge}": [v["pairs_pos"], v["pairs_neg"]]})
@@ -241,13 +242,13 @@ def restore_testset(method: Method, lq: torch.Tensor, device="cpu", batch: int =
 @torch.inference_mode()
 def reconstruction_scores(vq: torch.nn.Module, faces: torch.Tensor, arcface=None, dlib: DlibJudge | None = None,
                           batch: int = 32) -> dict:
-    "Mean PSNR/SSIM/IDS of the VQGAN's reconstructions of clean `faces` (uint8, N x 3 x S x S), and its code usage."
+    "Mean PSNR/SSIM/IDS of the VQGAN's reconstructions of clean `faces` (uint8, N x 3 x S x S), and its (first-level) code usage."
     dev = next(vq.parameters()).device
     recs, codes = [], []
     for i in range(0, len(faces), batch):
         x = to_tensor(faces[i:i + batch]).to(dev)
         rec, _, st = vq(x)
-        recs.append(torch.from_numpy(to_uint8(rec.float().clamp(-1, 1))).permute(0, 3, 1, 2)); codes.append(st["indices"].flatten().cpu())
+        recs.append(torch.from_numpy(to_uint8(rec.float().clamp(-1, 1))).permute(0, 3, 1, 2)); codes.append(vq.quantize.first_codes(st["indices"]).flatten().cpu())
     out, codes = torch.cat(recs), torch.cat(codes)
     gt_np, out_np = faces.permute(0, 2, 3, 1).numpy(), out.permute(0, 2, 3, 1).numpy()
     p = torch.bincount(codes, minlength=vq.quantize.codebook_size).double() / len(codes)

@@ -23,7 +23,8 @@ from .codeformer import to_uint8
 
 # %% auto #0
 __all__ = ['DLIB_FFHQ_BOX', 'ffhq_to_arcface_matrix', 'to_gray128', 'IdentityNet', 'load_identity_net', 'cosine', 'identity_loss',
-           'ids_deg', 'dlib_model_dir', 'DlibJudge', 'pair_mask', 'gallery_verification', 'per_probe_verification']
+           'ids_deg', 'dlib_model_dir', 'DlibJudge', 'pair_mask', 'pair_scores', 'gallery_verification',
+           'per_probe_verification', 'per_probe_auc']
 
 # %% ../nbs/03b_identity.ipynb #32969ee4
 def ffhq_to_arcface_matrix(size: int) -> np.ndarray:
@@ -148,15 +149,18 @@ def pair_mask(probe_keys, gallery_keys, shape: tuple) -> np.ndarray:
     g = np.asarray(gallery_keys)
     return np.stack([~np.isin(g, list(k) if isinstance(k, (set, frozenset, list, tuple)) else [k]) for k in probe_keys])
 
+def pair_scores(probe_emb: np.ndarray, probe_ids, gallery_emb: np.ndarray, gallery_ids, probe_keys=None, gallery_keys=None):
+    "Cosine similarities (P, G), same-identity mask and the `pair_mask` of the pairs that count."
+    p = probe_emb / np.linalg.norm(probe_emb, axis=1, keepdims=True)
+    g = gallery_emb / np.linalg.norm(gallery_emb, axis=1, keepdims=True)
+    pos = np.asarray(probe_ids)[:, None] == np.asarray(gallery_ids)[None, :]
+    return p @ g.T, pos, pair_mask(probe_keys, gallery_keys, pos.shape)
+
 def gallery_verification(probe_emb: np.ndarray, probe_ids, gallery_emb: np.ndarray, gallery_ids,
                          probe_keys=None, gallery_keys=None, far: float = 0.01) -> dict:
     "ROC AUC and TAR@FAR of cosine similarity between probes and a gallery; pairs excluded by `pair_mask` are left out."
     from sklearn.metrics import roc_auc_score, roc_curve
-    p = probe_emb / np.linalg.norm(probe_emb, axis=1, keepdims=True)
-    g = gallery_emb / np.linalg.norm(gallery_emb, axis=1, keepdims=True)
-    s = p @ g.T
-    pos = np.asarray(probe_ids)[:, None] == np.asarray(gallery_ids)[None, :]
-    keep = pair_mask(probe_keys, gallery_keys, pos.shape)
+    s, pos, keep = pair_scores(probe_emb, probe_ids, gallery_emb, gallery_ids, probe_keys, gallery_keys)
     y, sc = pos[keep], s[keep]
     if y.all() or not y.any(): raise ValueError("gallery_verification: need both same-identity and different-identity pairs")
     fpr, tpr, _ = roc_curve(y, sc)
@@ -166,11 +170,19 @@ def gallery_verification(probe_emb: np.ndarray, probe_ids, gallery_emb: np.ndarr
 def per_probe_verification(probe_emb: np.ndarray, probe_ids, gallery_emb: np.ndarray, gallery_ids,
                            probe_keys=None, gallery_keys=None) -> np.ndarray:
     "Per probe: mean similarity to the person's other photos minus mean similarity to other people."
-    p = probe_emb / np.linalg.norm(probe_emb, axis=1, keepdims=True)
-    g = gallery_emb / np.linalg.norm(gallery_emb, axis=1, keepdims=True)
-    s = p @ g.T
-    pos = np.asarray(probe_ids)[:, None] == np.asarray(gallery_ids)[None, :]
-    keep = pair_mask(probe_keys, gallery_keys, pos.shape)
+    s, pos, keep = pair_scores(probe_emb, probe_ids, gallery_emb, gallery_ids, probe_keys, gallery_keys)
     with np.errstate(invalid="ignore"):
         mp = np.where(pos & keep, s, np.nan); mn = np.where(~pos & keep, s, np.nan)
         return np.nanmean(mp, 1) - np.nanmean(mn, 1)
+
+def per_probe_auc(probe_emb: np.ndarray, probe_ids, gallery_emb: np.ndarray, gallery_ids,
+                  probe_keys=None, gallery_keys=None) -> np.ndarray:
+    "Per probe: ROC AUC of its own gallery pairs, P(a photo of the person scores above one of someone else), ties ½; NaN without both."
+    s, pos, keep = pair_scores(probe_emb, probe_ids, gallery_emb, gallery_ids, probe_keys, gallery_keys)
+    out = np.full(len(s), np.nan)
+    for i in range(len(s)):
+        a, b = s[i, pos[i] & keep[i]], np.sort(s[i, ~pos[i] & keep[i]])
+        if len(a) and len(b):
+            lo, hi = np.searchsorted(b, a, "left"), np.searchsorted(b, a, "right")
+            out[i] = (lo + 0.5 * (hi - lo)).sum() / (len(a) * len(b))
+    return out

@@ -15,7 +15,7 @@ from torch import nn
 # %% auto #0
 __all__ = ['BACKBONE_FILES', 'PERCEPTUAL_CHOICES', 'backbone_unavailable', 'make_lpips', 'PerceptualLoss', 'frequency_loss',
            'feature_matching_loss', 'fake_backbone_cache', 'd_hinge_loss', 'g_hinge_loss', 'adaptive_gan_weight',
-           'code_ce_loss', 'latent_l2_loss']
+           'token_codes', 'code_ce_loss', 'code_accuracy', 'latent_l2_loss']
 
 # %% ../nbs/07_losses.ipynb #83822aac
 BACKBONE_FILES = {"vgg": ("vgg16-397923af.pth", "https://download.pytorch.org/models/vgg16-397923af.pth"),
@@ -103,9 +103,22 @@ def adaptive_gan_weight(rec_loss: torch.Tensor, gan_loss: torch.Tensor, last_lay
     return w.clamp(max=max_weight) if max_weight is not None else w
 
 # %% ../nbs/07_losses.ipynb #03abbf2e
+def token_codes(logits: torch.Tensor, target_idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "Rows of logits (M, K) and their code targets (M,): targets (B, N) or (B, h, w), or (B, D, h, w) with logits (B, N, D·K)."
+    if target_idx.ndim == 4:      # residual codes: D per token
+        d = target_idx.shape[1]
+        return logits.unflatten(-1, (d, -1)).reshape(-1, logits.shape[-1] // d), target_idx.flatten(2).transpose(1, 2).reshape(-1)
+    return logits.reshape(-1, logits.shape[-1]), target_idx.reshape(-1)
+
 def code_ce_loss(logits: torch.Tensor, target_idx: torch.Tensor) -> torch.Tensor:
-    "Cross-entropy of token logits (B, N, K) against code indices (B, N) or (B, h, w)."
-    return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), target_idx.reshape(-1))
+    "Cross-entropy of token logits against code indices (see `token_codes`), averaged over tokens and levels."
+    lg, t = token_codes(logits, target_idx)
+    return F.cross_entropy(lg.float(), t)
+
+def code_accuracy(logits: torch.Tensor, target_idx: torch.Tensor) -> torch.Tensor:
+    "Fraction of codes whose top-1 prediction is the target."
+    lg, t = token_codes(logits, target_idx)
+    return (lg.argmax(-1) == t).float().mean()
 
 def latent_l2_loss(lq_feat: torch.Tensor, hq_quant: torch.Tensor) -> torch.Tensor:
     "Mean squared distance between the LQ encoder latent and the (fixed) HQ codebook latent."

@@ -31,6 +31,7 @@ COLUMNS = [  # (csv column or set metric, header, better, per-image?)
     ("ids_arcface", "IDS↑ (ArcFace)", 1, True), ("deg_arcface", "Deg↓ (ArcFace)", -1, True),
     ("ids_dlib", "IDS↑ (dlib)", 1, True),
     ("verif_margin_arcface", "Verif. margin↑ (ArcFace)", 1, True), ("verif_margin_dlib", "Verif. margin↑ (dlib)", 1, True),
+    ("verif_auc_probe_arcface", "Verif. AUC per probe↑ (ArcFace)", 1, True), ("verif_auc_probe_dlib", "Verif. AUC per probe↑ (dlib)", 1, True),
     ("verif_auc_arcface", "Verif. AUC↑ (ArcFace)", 1, False), ("tar@far=0.01_arcface", "TAR@FAR=1%↑ (ArcFace)", 1, False),
     ("verif_auc_dlib", "Verif. AUC↑ (dlib)", 1, False), ("tar@far=0.01_dlib", "TAR@FAR=1%↑ (dlib)", 1, False),
     ("fid", "FID↓", -1, False)]

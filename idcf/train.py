@@ -28,12 +28,12 @@ from tqdm.auto import tqdm
 
 from .core import (get_device, autocast_dtype, seed_everything, results_root, shipped_root, locked, atomic_torch_save, atomic_write_text, atomic_path,
                        atomic_write_json, write_run_record, run_status, sha256_file)
-from .vqgan import CodeFormerConfig, VQAutoEncoder, VQGANDiscriminator, QUANTIZERS
+from .vqgan import CodeFormerConfig, VQAutoEncoder, VQGANDiscriminator, QUANTIZERS, fit_residual_codes
 from .codeformer import CodeFormer, DEFAULT_FIDELITY
 from .checkpoint import load_weights, save_weights, read_state_dict, CheckpointError, checkpoint_config
 from .degrade import sample_params, degrade_torch
 from .losses import (PerceptualLoss, PERCEPTUAL_CHOICES, d_hinge_loss, g_hinge_loss, adaptive_gan_weight,
-                         code_ce_loss, latent_l2_loss, frequency_loss, feature_matching_loss)
+                         code_ce_loss, code_accuracy, latent_l2_loss, frequency_loss, feature_matching_loss)
 from .identity import load_identity_net, identity_loss, cosine
 from .datasets import load_faces, read_manifest
 from .references import ReferencePicker, REF_DIM, REF_DROP
@@ -45,8 +45,8 @@ __all__ = ['TRANSFORMER_PARTS', 'CARRY_DTYPES', 'TrainConfig', 'run_dir', 'resol
            'stage3_phase', 'FaceBatcher', 'fixed_val_set', 'trainable_names', 'build_networks', 'Losses', 'step_stage1',
            'step_stage2', 'step_stage3', 'CodeRestarter', 'save_state', 'load_state', 'MetricsLog', 'validate',
            'carry_path', 'save_carry', 'load_carry', 'carry_unfinished', 'TrainingDiverged', 'average_gradients',
-           'TrainingSession', 'optimisers', 'train_step', 'train', 'finish_run', 'notebook_config', 'plot_metrics',
-           'main']
+           'TrainingSession', 'optimisers', 'warm_start', 'train_step', 'train', 'finish_run', 'notebook_config',
+           'plot_metrics', 'main']
 
 # %% ../nbs/08_train.ipynb #c3ae4ed1
 @dataclass
@@ -61,6 +61,7 @@ class TrainConfig:
     references: int = 0              # Stage II/III: other photos of the person conditioning the transformer (0: off, published)
     perceptual: str = "lpips-vgg"    # 'lpips-vgg' (published), 'ssim' (explicit substitute) or 'none'
     quantizer: str | None = None     # Stage I lookup, 'nearest' or 'cosine' (None: the preset's architecture)
+    quant_depth: int | None = None   # codes per token, residual levels (None: the preset's architecture)
     w_fft: float | None = None       # Stage I/III frequency loss (None: the preset's value, 0 if it has none)
     w_fm: float | None = None        # Stage I/III discriminator feature matching, once the GAN is on (likewise)
     identity_net: str = "mobilefacenet"
@@ -84,7 +85,7 @@ class TrainConfig:
     degradation: str = "large"       # Stage II ranges (Stage III follows the published alternation)
     data: str = ""                   # dataset manifest; '' = the aligned CelebA train split for the preset
     vqgan_ckpt: str = ""             # Stage II/III: the Stage I VQGAN (init and HQ code targets)
-    init_ckpt: str = ""              # Stage III: the Stage II CodeFormer
+    init_ckpt: str = ""              # Stage III: the Stage II CodeFormer; Stage I: a training state to start from ('' = the preset's)
     out_dir: str = ""                # '' = results/runs/<run name>
     seed: int = 0
     device: str = "auto"
@@ -130,6 +131,7 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
     if cfg.lookup not in ("st", "soft"): _fail("lookup", f"{cfg.lookup!r}: expected 'st' or 'soft' (the hard lookup has no gradient)")
     if cfg.tau <= 0: _fail("tau", f"{cfg.tau} must be > 0")
     if cfg.quantizer is not None and cfg.quantizer not in QUANTIZERS: _fail("quantizer", f"{cfg.quantizer!r}: expected one of {QUANTIZERS}")
+    if cfg.quant_depth is not None and (not isinstance(cfg.quant_depth, int) or cfg.quant_depth < 1): _fail("quant_depth", f"{cfg.quant_depth!r} must be an integer ≥ 1")
     if cfg.perceptual not in PERCEPTUAL_CHOICES: _fail("perceptual", f"{cfg.perceptual!r}: expected one of {PERCEPTUAL_CHOICES}")
     if cfg.precision not in ("fp32", "bf16"): _fail("precision", f"{cfg.precision!r}: expected 'fp32' or 'bf16'")
     if cfg.degradation not in ("large", "small"): _fail("degradation", f"{cfg.degradation!r}: expected 'large' or 'small'")
@@ -146,6 +148,14 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
         if getattr(cfg, k) < 0: _fail(k, f"{getattr(cfg, k)!r} must be ≥ 0")
     if cfg.lr <= 0: _fail("lr", f"{cfg.lr} must be > 0")
     if not 0 <= cfg.ema < 1: _fail("ema", f"{cfg.ema} must be in [0, 1)")
+    return _resolve_checkpoints(cfg, check_files)
+
+def _resolve_checkpoints(cfg: TrainConfig, check_files: bool) -> TrainConfig:
+    "Fill in the checkpoints a stage starts from (Stage I: the preset's `warm_start`, if any) and check they exist."
+    warm = TRAIN_PRESETS[cfg.preset].get("warm_start")
+    if cfg.stage == 1 and not cfg.init_ckpt and warm: cfg.init_ckpt = str(shipped_root() / warm)
+    if cfg.stage == 1 and cfg.init_ckpt and check_files and not Path(cfg.init_ckpt).is_file():
+        _fail("init_ckpt", f"Stage I start state {cfg.init_ckpt} not found (a ckpt/latest.pt or a carried .safetensors state)")
     if check_files and cfg.stage >= 2:
         if not cfg.vqgan_ckpt: cfg.vqgan_ckpt = str(stage1_weights(cfg.preset, cfg.seed))
         if cfg.stage == 3 and not cfg.init_ckpt: cfg.init_ckpt = str(default_checkpoint(2, cfg.preset, cfg.lambda_ids, cfg.seed, cfg.references))
@@ -156,9 +166,10 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
     return cfg
 
 def arch_config(cfg: TrainConfig) -> CodeFormerConfig:
-    "The preset's architecture, with `cfg.quantizer` when given and reference conditioning when `cfg.references`."
+    "The preset's architecture, with `cfg.quantizer`/`cfg.quant_depth` when given and reference conditioning when `cfg.references`."
     arch = CodeFormerConfig.preset(TRAIN_PRESETS[cfg.preset]["arch"])
     if cfg.references: arch = dataclasses.replace(arch, ref_dim=REF_DIM)
+    if cfg.quant_depth is not None: arch = dataclasses.replace(arch, quant_depth=cfg.quant_depth)
     return dataclasses.replace(arch, quantizer=cfg.quantizer) if cfg.quantizer else arch
 
 # %% ../nbs/08_train.ipynb #29786094
@@ -290,7 +301,7 @@ def step_stage1(cfg, nets, L: Losses, hq, it):
     z = m.encoder(hq)
     z_q, cb_loss, st = m.quantize(z)
     rec = m.generator(z_q)
-    nets["_last_codes"] = (st["indices"].detach(), z.detach())
+    nets["_last_codes"] = (st["indices"].detach(), st["inputs"])
     rec_loss, logs = _image_losses(cfg, L, rec, hq)
     logs.update(codebook=cb_loss, perplexity=st["perplexity"])
     total = rec_loss + cfg.w_codebook * cb_loss
@@ -309,7 +320,7 @@ def step_stage2(cfg, nets, L: Losses, hq, lq, it, ref=None):
     logits = model.logits(lq_feat, ref)
     ce, lat = code_ce_loss(logits, idx), latent_l2_loss(lq_feat, quant)
     total = cfg.w_ce * ce + cfg.w_latent * lat
-    logs = {"ce": ce, "latent": lat, "code_acc": (logits.argmax(-1) == idx.flatten(1)).float().mean()}
+    logs = {"ce": ce, "latent": lat, "code_acc": code_accuracy(logits, idx)}
     if cfg.lambda_ids > 0:
         out = model.decode(model.lookup_latent(logits, cfg.lookup, cfg.tau).to(lq_feat.dtype))   # frozen generator, w = 0
         with torch.no_grad(): gt_emb = L.idnet(hq)
@@ -347,30 +358,34 @@ def step_stage3(cfg, nets, L: Losses, hq, lq, it, w, image_losses, ref=None):
 
 # %% ../nbs/08_train.ipynb #191d5658
 class CodeRestarter:
-    "Count code usage; every `every` iterations re-seed unused codes from encoder outputs."
-    def __init__(self, k: int, every: int, seed: int, device):
+    "Count code usage per level; every `every` iterations re-seed each level's unused codes from what that level quantised."
+    def __init__(self, k: int, every: int, seed: int, device, depth: int = 1):
         self.every, self.seed = every, seed
-        self.counts = torch.zeros(k, dtype=torch.long, device=device)
+        self.counts = torch.zeros(depth, k, dtype=torch.long, device=device)
 
-    def __call__(self, it: int, quantizer, indices: torch.Tensor, z: torch.Tensor, opt) -> int:
+    def __call__(self, it: int, quantizer, indices: torch.Tensor, inputs: list, opt) -> int:
+        "`indices` (B, H, W) or (B, depth, H, W) and each level's input latents `inputs` (the quantizer's stats); returns the codes re-seeded."
         if not self.every: return 0
-        self.counts += torch.bincount(indices.flatten(), minlength=len(self.counts))
+        idx = indices if indices.ndim == 4 else indices[:, None]
+        for lvl in range(len(self.counts)): self.counts[lvl] += torch.bincount(idx[:, lvl].flatten(), minlength=self.counts.shape[1])
         if (it + 1) % self.every: return 0
         counts = self.counts.clone()
         if dist.is_available() and dist.is_initialized(): dist.all_reduce(counts)
-        dead = (counts == 0).nonzero().flatten()
         self.counts.zero_()
+        return sum(self._reseed(it, quantizer, lvl, (counts[lvl] == 0).nonzero().flatten(), inputs[lvl], opt) for lvl in range(len(counts)))
+
+    def _reseed(self, it: int, quantizer, lvl: int, dead: torch.Tensor, z: torch.Tensor, opt) -> int:
         if len(dead) == 0: return 0
         zf = z.permute(0, 2, 3, 1).reshape(-1, z.shape[1]).float()
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + it)
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + it + 7919 * lvl)
         pick = torch.randint(0, len(zf), (len(dead),), generator=g).to(zf.device)
         new = zf[pick] + 1e-3 * torch.randn(len(dead), zf.shape[1], generator=g).to(zf.device)
         if dist.is_available() and dist.is_initialized(): dist.broadcast(new, 0)
-        w = quantizer.embedding.weight
-        with torch.no_grad(): w[dead] = new.to(w.dtype)
+        w, rows = (quantizer.embedding.weight, dead) if lvl == 0 else (quantizer.residual, (lvl - 1, dead))
+        with torch.no_grad(): w[rows] = new.to(w.dtype)
         st = opt.state.get(w, {})
         for key in ("exp_avg", "exp_avg_sq"):
-            if key in st: st[key][dead] = 0
+            if key in st: st[key][rows] = 0
         return len(dead)
 
 # %% ../nbs/08_train.ipynb #5ef6571d
@@ -459,10 +474,11 @@ def _unpack(obj, tensors: dict):
     if isinstance(obj, list): return [_unpack(v, tensors) for v in obj]
     return obj
 
-def save_carry(ck: str | Path, dst: str | Path) -> Path:
-    "Compact, git-friendly copy of the training state `ck` (a `latest.pt`): see above."
+def save_carry(ck: str | Path, dst: str | Path, keys: tuple | None = None) -> Path:
+    "Compact, git-friendly copy of the training state `ck` (a `latest.pt`): see above; `keys`: only those entries (e.g. the networks, for a warm start)."
     from safetensors.torch import save_file
     st, tensors = torch.load(ck, map_location="cpu", weights_only=True), {}
+    if keys is not None: st = {k: st[k] for k in keys}
     skeleton = {k: _pack(v, k, tensors, CARRY_DTYPES.get(k)) for k, v in st.items()}
     with atomic_path(dst) as tmp: save_file(tensors, str(tmp), metadata={"format": "idcf-carry", "state": json.dumps(skeleton)})
     return Path(dst)
@@ -563,7 +579,8 @@ def _session(cfg: TrainConfig, out: Path, rank: int, world: int) -> TrainingSess
     nets = build_networks(cfg, device)
     L = Losses(cfg, device)
     params, opts = optimisers(cfg, nets)
-    restarter = CodeRestarter(arch_config(cfg).codebook_size, cfg.code_restart if cfg.stage == 1 else 0, cfg.seed, device)
+    arch = arch_config(cfg)
+    restarter = CodeRestarter(arch.codebook_size, cfg.code_restart if cfg.stage == 1 else 0, cfg.seed, device, arch.quant_depth)
     return TrainingSession(cfg, out, device, rank, world, nets, L, opts, params, FaceBatcher(faces, cfg.batch, cfg.seed, rank, world, picker, cfg.references),
                            restarter, MetricsLog(out / "metrics.csv"), val, manifest, autocast_dtype(device, cfg.precision))
 
@@ -576,11 +593,35 @@ def _resume(s: TrainingSession, resume: bool) -> None:
         s.t_before = float(extra.get("elapsed_s", 0.0))
         if "code_counts" in extra: s.restarter.counts.copy_(extra["code_counts"])
         if s.rank == 0: s.log.truncate(s.start); print(f"resuming {s.out.name} from iteration {s.start}")
-    elif s.rank == 0 and s.log.path.exists(): s.log.path.unlink()
+    else:
+        if s.rank == 0 and s.log.path.exists(): s.log.path.unlink()
+        if s.cfg.stage == 1 and s.cfg.init_ckpt: warm_start(s)
     if s.world > 1:                        # every rank starts from rank 0's weights
         for k in ("model", "ema", "disc"):
             if k in s.nets:
                 for t in s.nets[k].state_dict().values(): dist.broadcast(t, 0)
+
+# %% ../nbs/08_train.ipynb #a89b84d6
+def _init_state(path: Path, device) -> dict:
+    path = Path(path)
+    if path.suffix == ".safetensors": return load_carry(path)
+    return torch.load(path, map_location=device, weights_only=True)
+
+def warm_start(s: TrainingSession, n_faces: int = 1000) -> None:
+    "Load model, EMA and discriminator of Stage I from `cfg.init_ckpt` (a training state); fit the residual codes it lacks."
+    st = _init_state(s.cfg.init_ckpt, s.device)
+    for k in ("model", "ema", "disc"):
+        rep = s.nets[k].load_state_dict(st[k], strict=False)
+        bad = [m for m in rep.missing_keys if m != "quantize.residual"] + rep.unexpected_keys
+        if bad: raise CheckpointError(f"init_ckpt {s.cfg.init_ckpt}: not a Stage I state of preset {s.cfg.preset!r} ({k}: {bad[:4]})")
+    if s.nets["model"].quantize.depth > 1 and "quantize.residual" not in st["model"]:
+        g = torch.Generator().manual_seed(s.cfg.seed)
+        faces = s.batcher.faces[torch.randperm(len(s.batcher.faces), generator=g)[:n_faces].to(s.device)]
+        for k in ("model", "ema"):
+            with torch.no_grad(): z = torch.cat([s.nets[k].encoder(f.float() / 127.5 - 1) for f in faces.split(50)])
+            err = fit_residual_codes(s.nets[k].quantize, z, seed=s.cfg.seed)
+            if s.rank == 0: print(f"{k}: residual codes fitted on {len(faces)} faces; mean squared residual per level {[round(e, 4) for e in err]}")
+    if s.rank == 0: print(f"started from {s.cfg.init_ckpt} (iteration {st.get('iter', '?')} of its run)")
 
 # %% ../nbs/08_train.ipynb #b7269ef5
 def _autocast(s: TrainingSession):

@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from torch import nn
 
 from .core import shared_root
 
 # %% auto #0
 __all__ = ['QUANTIZERS', 'PRESETS', 'CodeFormerConfig', 'normalize', 'ResBlock', 'AttnBlock', 'Downsample', 'Upsample', 'Encoder',
-           'Generator', 'VectorQuantizer', 'VQAutoEncoder', 'VQGANDiscriminator', 'reference_dir', 'load_conformance',
-           'layout', 'layout_diff']
+           'Generator', 'VectorQuantizer', 'fit_residual_codes', 'VQAutoEncoder', 'VQGANDiscriminator', 'reference_dir',
+           'load_conformance', 'layout', 'layout_diff']
 
 # %% ../nbs/01_vqgan.ipynb #cfbe3f67
 @dataclass
@@ -35,6 +36,7 @@ class CodeFormerConfig:
     emb_dim: int = 256                   # codebook vector size = latent channels
     beta: float = 0.25                   # commitment weight of the codebook loss
     quantizer: str = "nearest"           # 'nearest' (published) or 'cosine' (l2-normalised codes and latents)
+    quant_depth: int = 1                 # codes per token: 1 (published) or a residual stack of quant_depth codebooks
     norm_groups: int = 32                # GroupNorm groups (reduced to gcd with the channel count)
     dim_embd: int = 512                  # transformer width
     n_head: int = 8
@@ -48,14 +50,13 @@ class CodeFormerConfig:
     def __post_init__(self):
         self.ch_mult, self.attn_resolutions = tuple(self.ch_mult), tuple(int(r) for r in self.attn_resolutions)
         self.connect_list = tuple(int(r) for r in self.connect_list)
-        if self.quantizer not in QUANTIZERS:
-            raise ValueError(f"quantizer={self.quantizer!r}: expected one of {QUANTIZERS}")
+        if self.quantizer not in QUANTIZERS: raise ValueError(f"quantizer={self.quantizer!r}: expected one of {QUANTIZERS}")
         if not isinstance(self.ref_dim, int) or self.ref_dim < 0: raise ValueError(f"ref_dim={self.ref_dim!r}: expected an integer ≥ 0")
+        if not isinstance(self.quant_depth, int) or self.quant_depth < 1:
+            raise ValueError(f"quant_depth={self.quant_depth!r}: expected an integer ≥ 1 (1: one code per token, published)")
         n_down = len(self.ch_mult) - 1
-        if self.img_size % 2**n_down:
-            raise ValueError(f"img_size={self.img_size}: must be divisible by 2**(len(ch_mult)-1) = {2**n_down}")
-        if self.dim_embd % self.n_head:
-            raise ValueError(f"dim_embd={self.dim_embd} is not divisible by n_head={self.n_head}")
+        if self.img_size % 2**n_down: raise ValueError(f"img_size={self.img_size}: must be divisible by 2**(len(ch_mult)-1) = {2**n_down}")
+        if self.dim_embd % self.n_head: raise ValueError(f"dim_embd={self.dim_embd} is not divisible by n_head={self.n_head}")
         bad = [r for r in self.connect_list if r not in self.resolutions or r == self.latent_size]
         if bad:
             raise ValueError(f"connect_list={self.connect_list}: {bad} are not encoder/decoder levels above the "
@@ -78,7 +79,7 @@ class CodeFormerConfig:
 
     @classmethod
     def preset(cls, name: str) -> "CodeFormerConfig":
-        "Named configurations: 'paper512' (published), 'mini128'/'mini128cos' (trained here), 'smoke' (CPU tests)."
+        "Named configurations: 'paper512' (published), 'mini128'/'mini128cos'/'mini128rq' (trained here), 'smoke' (CPU tests)."
         if name not in PRESETS:
             raise ValueError(f"preset={name!r}: expected one of {sorted(PRESETS)}")
         return cls(**PRESETS[name])
@@ -93,6 +94,9 @@ PRESETS = {
     "mini128cos": dict(img_size=128, nf=16, ch_mult=(1, 2, 4, 4), attn_resolutions=(16,), codebook_size=512,
                        emb_dim=64, dim_embd=192, n_head=8, n_layers=4, dim_mlp=384, connect_list=(32, 64),
                        disc_ndf=32, disc_layers=3, quantizer="cosine"),
+    "mini128rq": dict(img_size=128, nf=16, ch_mult=(1, 2, 4, 4), attn_resolutions=(16,), codebook_size=512,
+                      emb_dim=64, dim_embd=192, n_head=8, n_layers=4, dim_mlp=384, connect_list=(32, 64),
+                      disc_ndf=32, disc_layers=3, quantizer="cosine", quant_depth=2),
     "smoke": dict(img_size=64, nf=8, ch_mult=(1, 2, 2, 4), attn_resolutions=(8,), codebook_size=64,
                   emb_dim=16, dim_embd=32, n_head=4, n_layers=2, dim_mlp=64, connect_list=(16, 32),
                   disc_ndf=8, disc_layers=3),
@@ -208,42 +212,102 @@ class Generator(nn.Module):
 
 # %% ../nbs/01_vqgan.ipynb #79338c8c
 class VectorQuantizer(nn.Module):
-    "Codebook `embedding` (codebook_size x emb_dim): nearest-neighbour ('nearest') or l2-normalised ('cosine') lookup."
-    def __init__(self, codebook_size: int, emb_dim: int, beta: float = 0.25, kind: str = "nearest"):
+    "Codebook `embedding` (codebook_size x emb_dim): nearest ('nearest') or l2-normalised ('cosine') lookup; `depth` > 1 adds residual levels."
+    def __init__(self, codebook_size: int, emb_dim: int, beta: float = 0.25, kind: str = "nearest", depth: int = 1):
         super().__init__()
         if kind not in QUANTIZERS: raise ValueError(f"quantizer={kind!r}: expected one of {QUANTIZERS}")
-        self.codebook_size, self.emb_dim, self.beta, self.kind = codebook_size, emb_dim, beta, kind
+        self.codebook_size, self.emb_dim, self.beta, self.kind, self.depth = codebook_size, emb_dim, beta, kind, depth
         self.embedding = nn.Embedding(codebook_size, emb_dim)
         nn.init.uniform_(self.embedding.weight, -1.0 / codebook_size, 1.0 / codebook_size)
+        if depth > 1:   # level l quantises what levels < l left over, by plain nearest code
+            self.residual = nn.Parameter(1e-3 * torch.randn(depth - 1, codebook_size, emb_dim))
 
     @property
-    def codebook(self) -> torch.Tensor:
-        "The code vectors a lookup returns (unit length for 'cosine')."
+    def first(self) -> torch.Tensor:
+        "The first level's code vectors (unit length for 'cosine')."
         w = self.embedding.weight
         return F.normalize(w, dim=1) if self.kind == "cosine" else w
 
+    @property
+    def codebook(self) -> torch.Tensor:
+        "The code vectors a lookup sums: (codebook_size, emb_dim), or (depth, codebook_size, emb_dim) with residual levels."
+        return self.first if self.depth == 1 else torch.cat([self.first[None], self.residual])
+
     def distances(self, z: torch.Tensor) -> torch.Tensor:
-        "Squared distances (B*H*W, codebook_size) between (normalised, for 'cosine') latent vectors and codes."
+        "Squared distances (B*H*W, codebook_size) between (normalised, for 'cosine') latent vectors and first-level codes."
         zf = z.permute(0, 2, 3, 1).reshape(-1, self.emb_dim)
         if self.kind == "cosine": zf = F.normalize(zf, dim=1)
-        w = self.codebook
+        w = self.first
         return zf.pow(2).sum(1, keepdim=True) + w.pow(2).sum(1) - 2 * zf @ w.t()
 
-    def forward(self, z: torch.Tensor):
-        "Quantise `z` (B, C, H, W): returns (z_q with straight-through gradient, loss, stats)."
-        b, _, h, w = z.shape
-        idx = self.distances(z).argmin(1)
-        if self.kind == "cosine": z = F.normalize(z, dim=1)
-        z_q = self.lookup(idx.view(b, h, w)).to(z.dtype)
-        loss = (z_q.detach() - z).pow(2).mean() + self.beta * (z_q - z.detach()).pow(2).mean()
-        z_q = z + (z_q - z).detach()
-        probs = torch.bincount(idx, minlength=self.codebook_size).float() / idx.numel()
-        perplexity = torch.exp(-(probs * (probs + 1e-10).log()).sum())
-        return z_q, loss, {"indices": idx.view(b, h, w), "perplexity": perplexity}
+    def _loss(self, z_q: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return (z_q.detach() - z).pow(2).mean() + self.beta * (z_q - z.detach()).pow(2).mean()
 
-    def lookup(self, indices: torch.Tensor) -> torch.Tensor:
-        "Codebook vectors for integer `indices` (B, H, W) as a latent (B, C, H, W)."
-        return F.embedding(indices, self.codebook).permute(0, 3, 1, 2).contiguous()
+    def forward(self, z: torch.Tensor):
+        "Quantise `z` (B, C, H, W): (z_q with straight-through gradient, loss, stats: `indices`, `perplexity`, level `inputs`)."
+        b, _, h, w = z.shape
+        idx, inputs = [self.distances(z).argmin(1)], [z.detach()]
+        if self.kind == "cosine": z = F.normalize(z, dim=1)
+        z_q = self.level(idx[0].view(b, h, w), 0).to(z.dtype)
+        loss = self._loss(z_q, z)
+        for lvl in range(1, self.depth):     # residual levels: each loss term pulls the running sum towards z
+            r = (z - z_q).detach()
+            idx.append(torch.cdist(r.permute(0, 2, 3, 1).reshape(-1, self.emb_dim), self.residual[lvl - 1].detach()).argmin(1))
+            inputs.append(r)
+            z_q = z_q + self.level(idx[-1].view(b, h, w), lvl).to(z.dtype)
+            loss = loss + self._loss(z_q, z)
+        z_q = z + (z_q - z).detach()
+        probs = torch.bincount(idx[0], minlength=self.codebook_size).float() / idx[0].numel()
+        perplexity = torch.exp(-(probs * (probs + 1e-10).log()).sum())
+        indices = idx[0].view(b, h, w) if self.depth == 1 else torch.stack([i.view(b, h, w) for i in idx], 1)
+        return z_q, loss, {"indices": indices, "perplexity": perplexity, "inputs": inputs}
+
+# %% ../nbs/01_vqgan.ipynb #b74d8df8
+@patch
+def level(self: VectorQuantizer, indices: torch.Tensor, lvl: int) -> torch.Tensor:
+    "Code vectors of level `lvl` for `indices` (B, H, W) as a latent (B, C, H, W)."
+    return F.embedding(indices, self.first if lvl == 0 else self.residual[lvl - 1]).permute(0, 3, 1, 2).contiguous()
+
+@patch
+def first_codes(self: VectorQuantizer, indices: torch.Tensor) -> torch.Tensor:
+    "The first level's indices (B, H, W) of `indices` as `forward` returns them."
+    return indices if self.depth == 1 else indices[:, 0]
+
+@patch
+def lookup(self: VectorQuantizer, indices: torch.Tensor) -> torch.Tensor:
+    "Latent (B, C, H, W) for integer `indices`: (B, H, W), or (B, depth, H, W) summed over the residual levels."
+    if self.depth == 1: return self.level(indices, 0)
+    if indices.ndim != 4 or indices.shape[1] != self.depth:
+        raise ValueError(f"indices: expected (B, {self.depth}, H, W) for a depth-{self.depth} quantizer, got {tuple(indices.shape)}")
+    return sum(self.level(indices[:, lvl], lvl) for lvl in range(self.depth))
+
+# %% ../nbs/01_vqgan.ipynb #0a977276
+def _kmeans(x: torch.Tensor, k: int, iters: int, g: torch.Generator) -> torch.Tensor:
+    "Lloyd's k-means of the rows of `x` from k seeded rows; an emptied centre is re-seeded from a random row."
+    if len(x) < k: raise ValueError(f"k-means: {len(x)} latent vectors for {k} codes; give at least {k}")
+    c = x[torch.randperm(len(x), generator=g).to(x.device)[:k]].clone()
+    for _ in range(iters):
+        a = torch.cat([torch.cdist(x[i:i + 32768], c).argmin(1) for i in range(0, len(x), 32768)])
+        n = torch.bincount(a, minlength=k)[:, None]
+        fresh = x[torch.randint(len(x), (k,), generator=g).to(x.device)]
+        c = torch.where(n > 0, torch.zeros_like(c).index_add_(0, a, x) / n.clamp_min(1), fresh)
+    return c
+
+@torch.no_grad()
+def fit_residual_codes(vq: VectorQuantizer, z: torch.Tensor, iters: int = 10, seed: int = 0) -> list[float]:
+    "Set each residual level of `vq` by k-means on what earlier levels leave of latents `z` (B, C, H, W); returns the mean squared residual after each level."
+    if vq.depth == 1: raise ValueError("fit_residual_codes: this quantizer has no residual levels (quant_depth=1)")
+    g = torch.Generator().manual_seed(seed)
+    zf = z.permute(0, 2, 3, 1).reshape(-1, vq.emb_dim).float()
+    if vq.kind == "cosine": zf = F.normalize(zf, dim=1)
+    r = zf - vq.first[vq.distances(z).argmin(1)]
+    err = [r.pow(2).sum(1).mean().item()]
+    for lvl in range(1, vq.depth):
+        c = _kmeans(r, vq.codebook_size, iters, g)
+        vq.residual.data[lvl - 1] = c.to(vq.residual.dtype)
+        r = r - c[torch.cdist(r, c).argmin(1)]
+        err.append(r.pow(2).sum(1).mean().item())
+    return err
 
 # %% ../nbs/01_vqgan.ipynb #46398785
 class VQAutoEncoder(nn.Module):
@@ -252,7 +316,7 @@ class VQAutoEncoder(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.encoder = Encoder(cfg)
-        self.quantize = VectorQuantizer(cfg.codebook_size, cfg.emb_dim, cfg.beta, cfg.quantizer)
+        self.quantize = VectorQuantizer(cfg.codebook_size, cfg.emb_dim, cfg.beta, cfg.quantizer, cfg.quant_depth)
         self.generator = Generator(cfg)
 
     def forward(self, x: torch.Tensor):

@@ -47,13 +47,24 @@ def test_the_comparison_can_fail():
 def test_the_carried_long_run_resumes_with_todays_code():
     "The committed carry of the long Stage I (written by the code of its session) loads into today's networks and optimisers."
     from idcf.train import TrainConfig, resolve, build_networks, optimisers, FaceBatcher, load_carry, load_state
-    carried = CK / "stage1-cpu128long-lambda0-seed0.resume.safetensors"
+    carried = CK / "stage1-cpu128rq-lambda0-seed0.resume.safetensors"
     if not carried.exists(): pytest.skip("no carried long run in results/checkpoints")
-    cfg = resolve(TrainConfig(stage=1, preset="cpu128long", perceptual="ssim"), check_files=False)
+    cfg = resolve(TrainConfig(stage=1, preset="cpu128rq", perceptual="ssim"), check_files=False)
     nets = build_networks(cfg, torch.device("cpu"))
     before = nets["ema"].state_dict()["encoder.blocks.0.weight"].clone()
     _, opts = optimisers(cfg, nets)
     it, extra = load_state(load_carry(carried), nets, opts, FaceBatcher(torch.zeros(2, 3, 128, 128, dtype=torch.uint8), 8, 0), "cpu")
-    assert it > 0 and extra["elapsed_s"] > 0 and len(extra["code_counts"]) == 512
+    assert it > 0 and extra["elapsed_s"] > 0 and tuple(extra["code_counts"].shape) == (2, 512)
     assert not torch.equal(nets["ema"].state_dict()["encoder.blocks.0.weight"], before)
     assert len(opts["g"].state) == len([p for p in nets["model"].parameters() if p.requires_grad])
+
+
+def test_the_warm_start_state_fits_the_residual_preset():
+    "cpu128rq starts from the committed cpu128long networks: everything but the residual codes loads, shapes and all."
+    from idcf.train import TrainConfig, resolve, build_networks, load_carry
+    cfg = resolve(TrainConfig(stage=1, preset="cpu128rq", perceptual="ssim"))       # check_files: the warm state is there
+    st, nets = load_carry(cfg.init_ckpt), build_networks(cfg, torch.device("cpu"))
+    for k in ("model", "ema", "disc"):
+        rep = nets[k].load_state_dict(st[k], strict=False)
+        assert rep.unexpected_keys == [] and rep.missing_keys == (["quantize.residual"] if k != "disc" else [])
+    assert st["iter"] == 14_900
