@@ -65,20 +65,26 @@ train-cpu: venv
 	$(BIN)/idcf ship --preset cpu128
 	for l in $(SWEEP); do $(PM) nbs/train_stage2.ipynb -p preset cpu128 -p lambda_ids $$l || exit 1; done
 
-# The long CPU schedule (preset cpu128long: cosine codes, frequency loss, feature matching; many hours, several
+# The long CPU schedule (preset cpu128rq: cpu128long's Stage I with two residual codes per token; many hours, several
 # sessions). Stage I resumes where it stopped — from the run's ckpt/latest.pt, or on a fresh machine from its carried
 # state results/checkpoints/<run>.resume.safetensors — and once finished it is shipped (fp16) and skipped from then
-# on. `make carry` writes the carried states of the unfinished runs (commit them) and the Stage I learning curve.
+# on. `make carry` writes the carried states of the unfinished runs (commit them) and the Stage I learning curve
+# (`make carry CEILING=True` also scores the EMA weights as Table 1's ceiling row, a few minutes). Then Stages II
+# and III for λ = 0 (CodeFormer) and 0.1 (ID-CodeFormer), each resumable the same way, and `idcf ship`.
 LONG := cpu128rq
 LONG_STAGE1 := results/runs/stage1-$(LONG)-lambda0-seed0
 train-long: venv
 	test -f results/checkpoints/stage1-$(LONG).safetensors || $(PM) nbs/train_stage1.ipynb -p preset $(LONG) -p perceptual ssim
 	$(PM) nbs/stage1_progress.ipynb $(LONG_STAGE1)/stage1_progress.ipynb -p run $(LONG_STAGE1)
 	$(BIN)/python -c "from idcf.restore import ship_stage1; print(ship_stage1('$(LONG)'))"
+	for l in 0.0 0.1; do $(PM) nbs/train_stage2.ipynb -p preset $(LONG) -p lambda_ids $$l || exit 1; \
+	  $(PM) nbs/train_stage3.ipynb -p preset $(LONG) -p lambda_ids $$l -p perceptual ssim || exit 1; done
+	$(BIN)/idcf ship --preset $(LONG)
 
+CEILING ?= False
 carry: venv
 	$(BIN)/python -c "from idcf.train import carry_unfinished; print(carry_unfinished('$(LONG)'))"
-	$(PM) nbs/stage1_progress.ipynb $(LONG_STAGE1)/stage1_progress.ipynb -p run $(LONG_STAGE1)
+	$(PM) nbs/stage1_progress.ipynb $(LONG_STAGE1)/stage1_progress.ipynb -p run $(LONG_STAGE1) -p test_ceiling $(CEILING)
 
 # Evaluation, Table 1, figures and the paper from the checkpoints present.
 table1: venv

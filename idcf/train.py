@@ -643,6 +643,7 @@ def _disc_step(s: TrainingSession, hq: torch.Tensor, fake: torch.Tensor, it: int
     s.opts["d"].step()
     return d_loss
 
+@torch.enable_grad()    # even where a caller (a notebook kernel) switched gradients off globally
 def train_step(s: TrainingSession, it: int, hooks: dict) -> tuple[torch.Tensor, dict]:
     "Iteration `it`: the stage's losses, the generator step, code restarts, the discriminator step, the EMA update."
     cfg = s.cfg

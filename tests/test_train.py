@@ -71,3 +71,12 @@ def test_ddp_two_processes_equals_one_process_with_doubled_batch(shared, tmp_pat
     control = _share_differing(tmp_path / "one" / "net_g_ema.pth", tmp_path / "half" / "net_g_ema.pth")
     assert control > 0.2, f"the control differs in only {control:.1%} of entries: the comparison cannot see a data mismatch"
     assert same < 0.01, f"DDP and single-process parameters differ in {same:.2%} of entries"
+
+
+def test_training_survives_a_kernel_with_gradients_switched_off(shared, tmp_path, results_tmp):
+    "A notebook that ran `torch.set_grad_enabled(False)` before (same kernel or nbdev_test worker) must not break training."
+    torch.set_grad_enabled(False)
+    try: run = train(TrainConfig(stage=1, preset="smoke", iters=2, perceptual="ssim", device="cpu", out_dir=str(tmp_path / "s1"),
+                                 val_every=2, ckpt_every=2), progress=False)
+    finally: torch.set_grad_enabled(True)
+    assert (run / "net_g_ema.pth").is_file()
