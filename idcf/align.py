@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import torch
 
+from .core import torch_threads
 from .templates import ffhq_template, estimate_similarity, invert_affine, apply_affine, ARCFACE_TEMPLATE_112
 
 # %% auto #0
@@ -30,10 +31,11 @@ class Face:
 class FaceDetector:
     "MTCNN face detector with 5 landmarks (facenet-pytorch)."
     def __init__(self, device: str | torch.device = "cpu", min_face_size: int = 20,
-                 thresholds=(0.6, 0.7, 0.7), min_score: float = 0.9, max_side: int = 1600):
+                 thresholds=(0.6, 0.7, 0.7), min_score: float = 0.9, max_side: int = 1600, threads: int | None = 1):
         from facenet_pytorch import MTCNN
         self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, thresholds=list(thresholds), device=device)
         self.min_score, self.max_side = min_score, max_side
+        self.threads = threads if torch.device(device).type == "cpu" else None   # 1: landmarks independent of the core count
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
         "Faces in an RGB uint8 image, largest first."
@@ -41,7 +43,7 @@ class FaceDetector:
             raise ValueError(f"detect: expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
         s = min(1.0, self.max_side / max(rgb.shape[:2]))
         small = cv2.resize(rgb, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else rgb
-        with torch.no_grad(): boxes, probs, points = self.mtcnn.detect(small, landmarks=True)
+        with torch.no_grad(), torch_threads(self.threads): boxes, probs, points = self.mtcnn.detect(small, landmarks=True)
         if boxes is None: return []
         faces = [Face(b / s, float(p), l / s) for b, p, l in zip(boxes, probs, points) if p >= self.min_score]
         return sorted(faces, key=lambda f: -f.area)

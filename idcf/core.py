@@ -28,11 +28,11 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['get_device', 'autocast_dtype', 'seed_everything', 'repo_root', 'shared_root', 'data_root', 'results_root',
-           'shipped_root', 'cache_root', 'in_test', 'slug', 'atomic_path', 'atomic_write_bytes', 'atomic_write_text',
-           'to_json', 'atomic_write_json', 'atomic_torch_save', 'locked', 'sha256_file', 'sha256_bytes', 'git_info',
-           'library_versions', 'hardware_info', 'command_line', 'run_record', 'write_run_record', 'run_status',
-           'measure']
+__all__ = ['get_device', 'autocast_dtype', 'seed_everything', 'torch_threads', 'repo_root', 'shared_root', 'data_root',
+           'results_root', 'shipped_root', 'cache_root', 'in_test', 'slug', 'atomic_path', 'atomic_write_bytes',
+           'atomic_write_text', 'to_json', 'atomic_write_json', 'atomic_torch_save', 'locked', 'sha256_file',
+           'sha256_bytes', 'git_info', 'library_versions', 'hardware_info', 'command_line', 'run_record',
+           'write_run_record', 'run_status', 'measure']
 
 # %% ../nbs/00_core.ipynb #77da6bdc
 def get_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -68,6 +68,15 @@ def seed_everything(seed: int, deterministic: bool = False) -> torch.Generator:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
     return torch.Generator().manual_seed(seed)
+
+# %% ../nbs/00_core.ipynb #6c259e72
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    "Run the block with `torch.set_num_threads(n)` (None: unchanged), restoring the previous count after."
+    before = torch.get_num_threads()
+    if n is not None: torch.set_num_threads(n)
+    try: yield
+    finally: torch.set_num_threads(before)
 
 # %% ../nbs/00_core.ipynb #bb1dac55
 def _is_root(p: Path) -> bool:

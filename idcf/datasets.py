@@ -8,7 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -24,9 +26,9 @@ from .degrade import sample_params, degrade_cpu, DegradeParams
 from .codeformer import to_tensor
 
 # %% auto #0
-__all__ = ['MANIFEST_FIELDS', 'TEST_FIELDS', 'BuildConfig', 'pick_face', 'align_photos', 'embed_files', 'leave_one_out_cosine',
-           'split_identities', 'build_identity_dataset', 'build_report', 'read_manifest', 'verify_manifest',
-           'load_faces', 'stack_faces', 'index_folder', 'build_test_set', 'check_test_set']
+__all__ = ['MANIFEST_FIELDS', 'TEST_FIELDS', 'BuildConfig', 'pick_face', 'align_one', 'align_photos', 'embed_files',
+           'leave_one_out_cosine', 'split_identities', 'build_identity_dataset', 'build_report', 'read_manifest',
+           'verify_manifest', 'load_faces', 'stack_faces', 'index_folder', 'build_test_set', 'check_test_set']
 
 # %% ../nbs/06_datasets.ipynb #e9e75844
 @dataclass
@@ -38,10 +40,11 @@ class BuildConfig:
     outlier_cos: float = 0.2              # drop faces less similar than this to their identity's other faces
     max_identities: int | None = None     # use only the first N identities (sorted by id), for quick builds
     min_face_area: float = 0.25           # candidate faces: at least this fraction of the largest face's area
+    workers: int | None = None            # alignment processes (one thread each); None: one per CPU core
 
     def dataset_id(self, source: str) -> str:
         "Cache folder name; depends only on what changes the aligned images."
-        tag = sha256_bytes(f"{source}|{self.size}|{self.max_identities}|{self.min_face_area}|v1".encode())[:8]
+        tag = sha256_bytes(f"{source}|{self.size}|{self.max_identities}|{self.min_face_area}|v2".encode())[:8]   # v2: one-thread detection
         return f"{source}-{self.size}-{tag}"
 
 def pick_face(faces: list[Face], shape, min_area: float = 0.25) -> Face | None:
@@ -65,34 +68,55 @@ def _read_progress(path: Path) -> dict:
     return done
 
 # %% ../nbs/06_datasets.ipynb #90917293
+def align_one(name: str, ident: int, src_dir: Path, out_dir: Path, size: int, min_area: float, det: FaceDetector) -> dict:
+    "Detect, pick (`pick_face`) and align one photo at `size` px into `out_dir/aligned`; the record says what happened."
+    rec = {"source": name, "identity": int(ident)}
+    try:
+        img = read_image(src_dir / name).rgb
+        face = pick_face(det.detect(img), img.shape, min_area)
+        if face is None: return {**rec, "status": "no_face", "reason": "no face detected"}
+        lm = np.round(face.landmarks.astype(np.float64), 2)       # aligned from the landmarks the manifest records
+        rel = f"aligned/{Path(name).stem}.png"
+        write_image(out_dir / rel, align_face(img, lm, size).image)
+        return {**rec, "status": "ok", "file": rel, "sha256": sha256_file(out_dir / rel), "score": round(face.score, 4),
+                "landmarks": [float(v) for v in lm.ravel()]}
+    except ImageError as e: return {**rec, "status": "unreadable", "reason": str(e)}
+
+_WORKER_DET: FaceDetector | None = None
+
+def _worker_init() -> None:
+    global _WORKER_DET
+    torch.set_num_threads(1); _WORKER_DET = FaceDetector()
+
+def _worker_align(args: tuple) -> dict: return align_one(*args, _WORKER_DET)
+
+def _is_done(prev: dict | None, out_dir: Path) -> bool:
+    "A logged outcome stands unless its aligned file is gone or changed."
+    return prev is not None and (prev["status"] != "ok" or
+                                 ((out_dir / prev["file"]).exists() and sha256_file(out_dir / prev["file"]) == prev["sha256"]))
+
 def align_photos(items: list[tuple[str, int]], src_dir: Path, out_dir: Path, cfg: BuildConfig,
                  detector: FaceDetector | None = None, progress: bool = True) -> list[dict]:
-    "Align every (file, identity) photo into `out_dir/aligned`; resumable through `out_dir/progress.jsonl`."
+    "Align every (file, identity) photo into `out_dir/aligned`, in `cfg.workers` processes; resumable through `out_dir/progress.jsonl`."
     (out_dir / "aligned").mkdir(parents=True, exist_ok=True)
-    log = out_dir / "progress.jsonl"
-    done = _read_progress(log)
-    det = None
-    recs = []
-    for name, ident in tqdm(items, desc="align", disable=not progress):
-        prev = done.get(name)
-        if prev is not None and (prev["status"] != "ok" or
-                                 ((out_dir / prev["file"]).exists() and sha256_file(out_dir / prev["file"]) == prev["sha256"])):
-            recs.append(prev); continue
-        rec = {"source": name, "identity": int(ident)}
-        try:
-            img = read_image(src_dir / name).rgb
-            det = det or detector or FaceDetector()
-            face = pick_face(det.detect(img), img.shape, cfg.min_face_area)
-            if face is None: rec.update(status="no_face", reason="no face detected")
-            else:
-                al = align_face(img, face.landmarks, cfg.size)
-                rel = f"aligned/{Path(name).stem}.png"
-                write_image(out_dir / rel, al.image)
-                rec.update(status="ok", file=rel, sha256=sha256_file(out_dir / rel), score=round(face.score, 4),
-                           landmarks=[round(float(v), 2) for v in face.landmarks.ravel()])
-        except ImageError as e: rec.update(status="unreadable", reason=str(e))
-        _append_line(log, rec); recs.append(rec)
-    return recs
+    log, done = out_dir / "progress.jsonl", _read_progress(out_dir / "progress.jsonl")
+    todo = [(n, i) for n, i in items if not _is_done(done.get(n), out_dir)]
+    workers = 1 if detector is not None else min(cfg.workers or os.cpu_count() or 1, max(len(todo), 1))
+    bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=f"align ({workers} process{'es' * (workers > 1)})", disable=not progress)
+    args = [(n, i, src_dir, out_dir, cfg.size, cfg.min_face_area) for n, i in todo]
+    if workers == 1:
+        det = detector or (FaceDetector() if todo else None)
+        results = (align_one(*a, det) for a in args)
+    else:      # spawn (a forked copy of a process whose OpenMP pool runs can hang), with the module's functions by name
+        import idcf.datasets as mod
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=mod._worker_init)
+        results = pool.map(mod._worker_align, args, chunksize=4)
+    try:
+        for rec in results: _append_line(log, rec); done[rec["source"]] = rec; bar.update()
+    finally:
+        if workers > 1: pool.shutdown(cancel_futures=True)
+        bar.close()
+    return [done[n] for n, _ in items]
 
 # %% ../nbs/06_datasets.ipynb #3edf1fe2
 @torch.no_grad()
