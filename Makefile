@@ -70,14 +70,17 @@ train-cpu: venv
 # state results/checkpoints/<run>.resume.safetensors — and once finished it is shipped (fp16) and skipped from then
 # on. `make carry` writes the carried states of the unfinished runs (commit them) and the Stage I learning curve
 # (`make carry CEILING=True` also scores the EMA weights as Table 1's ceiling row, a few minutes). Then Stages II
-# and III for λ = 0 (CodeFormer) and 0.1 (ID-CodeFormer), each resumable the same way, and `idcf ship`.
+# and III for λ = 0 (CodeFormer) and 0.1 (ID-CodeFormer), each resumable the same way; a finished Stage II is
+# shipped (fp16, results/checkpoints/stage2-…) so its Stage III can start on another machine; then `idcf ship`.
+# `make carry` keeps results/checkpoints within 40 MB: a state that does not fit is not carried (it says so).
 LONG := cpu128rq
 LONG_STAGE1 := results/runs/stage1-$(LONG)-lambda0-seed0
 train-long: venv
 	test -f results/checkpoints/stage1-$(LONG).safetensors || $(PM) nbs/train_stage1.ipynb -p preset $(LONG) -p perceptual ssim
 	$(PM) nbs/stage1_progress.ipynb $(LONG_STAGE1)/stage1_progress.ipynb -p run $(LONG_STAGE1)
-	$(BIN)/python -c "from idcf.restore import ship_stage1; print(ship_stage1('$(LONG)'))"
+	$(BIN)/python -c "from idcf.restore import ship_stage; print(ship_stage(1, '$(LONG)'))"
 	for l in 0.0 0.1; do $(PM) nbs/train_stage2.ipynb -p preset $(LONG) -p lambda_ids $$l || exit 1; \
+	  $(BIN)/python -c "from idcf.restore import ship_stage; print(ship_stage(2, '$(LONG)', $$l))" || exit 1; \
 	  $(PM) nbs/train_stage3.ipynb -p preset $(LONG) -p lambda_ids $$l -p perceptual ssim || exit 1; done
 	$(BIN)/idcf ship --preset $(LONG)
 

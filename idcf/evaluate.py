@@ -25,7 +25,7 @@ from .imageio import read_image, write_image
 from .metrics import psnr, ssim, LPIPSMetric, FIDMetric, try_metric
 from .niqe import niqe_faces
 from .references import evaluation_references
-from .runs import default_checkpoint, reference_checkpoint
+from .runs import default_checkpoint, reference_checkpoint, shipped_weights
 
 # %% auto #0
 __all__ = ['CEILING', 'REFERENCE_GUIDED', 'WRONG_REFERENCE', 'UNAVAILABLE', 'METRICS', 'Method', 'default_methods',
@@ -73,10 +73,8 @@ WRONG_REFERENCE = "Reference-guided, wrong-identity reference (control)"
 
 def default_methods(preset: str = "cpu128", seed: int = 0, sweep=(0.0, 0.03, 0.1, 0.3, 1.0)) -> list[Method]:
     "Degraded input, CodeFormer (λ=0), ID-CodeFormer (λ=0.1) — shipped weights first, else the runs — the Stage I ceiling and the Stage II λ sweep runs present."
-    ship = shipped_root()                         # in the repository, also when IDCF_RESULTS points elsewhere
-    def find(stage, lam):
-        shipped = ship / (f"stage1-{preset}.safetensors" if stage == 1 else f"stage{stage}-{preset}-lambda{lam:g}.safetensors")
-        run = default_checkpoint(stage, preset, lam, seed)
+    def find(stage, lam):           # shipped: in the repository, also when IDCF_RESULTS points elsewhere
+        shipped, run = shipped_weights(stage, preset, lam), default_checkpoint(stage, preset, lam, seed)
         return str(shipped) if shipped.exists() else (str(run) if run.exists() else None)
     out = [Method("Degraded input")]
     for lam, label in ((0.0, "CodeFormer (λ=0)"), (0.1, "ID-CodeFormer (λ=0.1)")):

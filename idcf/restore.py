@@ -22,10 +22,10 @@ from .align import FaceDetector, align_face, paste_back, select_faces
 from .checkpoint import load_codeformer
 from .codeformer import fast_inference, restore_faces, DEFAULT_FIDELITY
 from .references import embed_reference_photos
-from .runs import default_checkpoint
+from .runs import default_checkpoint, shipped_weights
 
 # %% auto #0
-__all__ = ['SHIPPED', 'KEEP_FORMATS', 'shipped_checkpoint', 'resolve_checkpoint', 'ship_stage1', 'ship_models', 'output_name',
+__all__ = ['SHIPPED', 'KEEP_FORMATS', 'shipped_checkpoint', 'resolve_checkpoint', 'ship_stage', 'ship_models', 'output_name',
            'RestoreOptions', 'Restorer', 'restore_photos', 'export_onnx']
 
 # %% ../nbs/12_restore.ipynb #990a80d7
@@ -59,14 +59,15 @@ def _ship(model: torch.nn.Module, src: Path, dst: Path, runs: dict, **meta) -> P
                       "source_sha256": sha256_file(src), **{k: json.loads(v.read_text()) for k, v in runs.items()}})
     return dst
 
-def ship_stage1(preset: str = "cpu128", seed: int = 0, out: str | os.PathLike | None = None) -> Path:
-    "fp16 safetensors + run record of the Stage I VQGAN of `preset` (an earlier shipped file stays when the run's weights are not here)."
+def ship_stage(stage: int, preset: str = "cpu128", lambda_ids: float = 0.0, seed: int = 0, out: str | os.PathLike | None = None) -> Path:
+    "fp16 safetensors + run record of a finished Stage I (VQGAN) or II run (an earlier shipped file stays when the run's weights are not here)."
     from idcf.checkpoint import load_vqgan
     out = Path(out) if out else results_root() / "checkpoints"
-    src, dst = default_checkpoint(1, preset, 0.0, seed), out / f"stage1-{preset}.safetensors"
+    src, dst = default_checkpoint(stage, preset, lambda_ids, seed), out / shipped_weights(stage, preset, lambda_ids).name
     if not src.is_file() and dst.is_file(): return dst          # shipped in an earlier session, trained on another machine
-    if run_status(src.parent) != "finished": raise FileNotFoundError(f"{src.parent}: the Stage I run of {preset} has not finished; train it first")
-    return _ship(load_vqgan(src), src, dst, {"stage1": src.parent / "run.json"})
+    if run_status(src.parent) != "finished": raise FileNotFoundError(f"{src.parent}: the Stage {stage} run of {preset} has not finished; train it first")
+    model, meta = (load_vqgan(src), {}) if stage == 1 else (load_codeformer(src), {"lambda_ids": lambda_ids})
+    return _ship(model, src, dst, {f"stage{stage}": src.parent / "run.json"}, **meta)
 
 def ship_models(preset: str = "cpu128", seed: int = 0, lambdas=(0.0, 0.1), out: str | os.PathLike | None = None,
                 max_mb: float = 40.0) -> list[Path]:
@@ -79,8 +80,9 @@ def ship_models(preset: str = "cpu128", seed: int = 0, lambdas=(0.0, 0.1), out: 
         for stage, rec in runs.items():
             if not rec.is_file() or json.loads(rec.read_text()).get("status") != "finished":
                 raise FileNotFoundError(f"{rec}: the {stage} run of {preset} λ={lam:g} has not finished; train it first")
-        written.append(_ship(load_codeformer(src), src, out / f"stage3-{preset}-lambda{lam:g}.safetensors", runs, lambda_ids=lam))
-    written.append(ship_stage1(preset, seed, out))
+        written.append(_ship(load_codeformer(src), src, out / shipped_weights(3, preset, lam).name, runs, lambda_ids=lam))
+        for f in (s2 := out / shipped_weights(2, preset, lam).name, s2.with_suffix(".run.json")): f.unlink(missing_ok=True)  # superseded
+    written.append(ship_stage(1, preset, 0.0, seed, out))
     mb = sum(p.stat().st_size for p in out.iterdir() if p.is_file()) / 2**20      # carried training states count too
     if mb > max_mb: raise ValueError(f"{out}: shipped weights and carried states total {mb:.1f} MB, over the {max_mb:g} MB budget")
     return written

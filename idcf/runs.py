@@ -14,7 +14,8 @@ from .datasets import BuildConfig, build_identity_dataset
 
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'resolve_preset', 'check_preset', 'preset_dataset', 'run_name', 'run_folders',
-           'finished_here', 'latest_run', 'default_checkpoint', 'stage1_weights', 'reference_checkpoint']
+           'finished_here', 'latest_run', 'default_checkpoint', 'shipped_weights', 'stage_weights',
+           'reference_checkpoint']
 
 # %% ../nbs/07a_runs.ipynb #12f0e496
 TRAIN_PRESETS = {
@@ -101,11 +102,15 @@ def default_checkpoint(stage: int, preset: str, lambda_ids: float, seed: int, re
     done = [d for d in run_folders(name) if (d / "net_g_ema.pth").is_file()]
     return (done[-1] if done else results_root() / "runs" / name) / "net_g_ema.pth"
 
-def stage1_weights(preset: str, seed: int) -> Path:
-    "The Stage I run's final weights, else the shipped Stage I of the preset (a fresh clone has only those), saying so."
-    run, shipped = default_checkpoint(1, preset, 0.0, seed), shipped_root() / f"stage1-{preset}.safetensors"
+def shipped_weights(stage: int, preset: str, lambda_ids: float = 0.0) -> Path:
+    "The repository's fp16 weights of a stage: results/checkpoints/stage1-<preset> or stage<k>-<preset>-lambda<λ>.safetensors."
+    return shipped_root() / (f"stage1-{preset}.safetensors" if stage == 1 else f"stage{stage}-{preset}-lambda{lambda_ids:g}.safetensors")
+
+def stage_weights(stage: int, preset: str, lambda_ids: float, seed: int, role: str = "checkpoint") -> Path:
+    "A stage's run's final weights, else its shipped weights (a fresh clone has only those), saying so as `role`."
+    run, shipped = default_checkpoint(stage, preset, lambda_ids, seed), shipped_weights(stage, preset, lambda_ids)
     if run.is_file() or not shipped.is_file(): return run
-    print(f"vqgan_ckpt: no Stage I run of {preset!r} here ({run}); using the shipped Stage I weights {shipped}")
+    print(f"{role}: no Stage {stage} run of {preset!r} here ({run}); using the shipped weights {shipped}")
     return shipped
 
 def reference_checkpoint(preset: str, seed: int = 0, lambda_ids: float = 0.1) -> tuple[int, Path] | None:

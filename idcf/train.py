@@ -38,7 +38,7 @@ from .identity import load_identity_net, identity_loss, cosine
 from .datasets import load_faces, read_manifest
 from .references import ReferencePicker, REF_DIM, REF_DROP
 from .runs import (TRAIN_PRESETS, run_name, run_folders, finished_here, latest_run, default_checkpoint,
-                       stage1_weights, resolve_preset, preset_dataset)
+                       stage_weights, resolve_preset, preset_dataset)
 
 # %% auto #0
 __all__ = ['TRANSFORMER_PARTS', 'CARRY_DTYPES', 'TrainConfig', 'run_dir', 'resolve', 'arch_config', 'lr_factor', 'ema_update',
@@ -157,8 +157,10 @@ def _resolve_checkpoints(cfg: TrainConfig, check_files: bool) -> TrainConfig:
     if cfg.stage == 1 and cfg.init_ckpt and check_files and not Path(cfg.init_ckpt).is_file():
         _fail("init_ckpt", f"Stage I start state {cfg.init_ckpt} not found (a ckpt/latest.pt or a carried .safetensors state)")
     if check_files and cfg.stage >= 2:
-        if not cfg.vqgan_ckpt: cfg.vqgan_ckpt = str(stage1_weights(cfg.preset, cfg.seed))
-        if cfg.stage == 3 and not cfg.init_ckpt: cfg.init_ckpt = str(default_checkpoint(2, cfg.preset, cfg.lambda_ids, cfg.seed, cfg.references))
+        if not cfg.vqgan_ckpt: cfg.vqgan_ckpt = str(stage_weights(1, cfg.preset, 0.0, cfg.seed, "vqgan_ckpt"))
+        if cfg.stage == 3 and not cfg.init_ckpt:
+            cfg.init_ckpt = str(default_checkpoint(2, cfg.preset, cfg.lambda_ids, cfg.seed, cfg.references) if cfg.references
+                                else stage_weights(2, cfg.preset, cfg.lambda_ids, cfg.seed, "init_ckpt"))
         for name in ("vqgan_ckpt",) + (("init_ckpt",) if cfg.stage == 3 else ()):
             if not Path(getattr(cfg, name)).is_file():
                 _fail(name, f"checkpoint {getattr(cfg, name)} not found — train the previous stage first "
@@ -492,13 +494,19 @@ def load_carry(path: str | Path) -> dict:
         tensors = {k: f.get_tensor(k) for k in f.keys()}
     return {k: _unpack(v, tensors) for k, v in json.loads(meta["state"]).items()}
 
-def carry_unfinished(preset: str) -> list[Path]:
-    "Carry the state of every unfinished run of `preset` that has one here; drop the carries of finished runs. Returns the carries written."
-    written = []
+def carry_unfinished(preset: str, max_mb: float = 40.0) -> list[Path]:
+    "Carry the state of every unfinished run of `preset` that has one here, while results/checkpoints stays within `max_mb`; drop the carries of finished runs. Returns the carries written."
+    written, folder = [], results_root() / "checkpoints"
     for run in sorted((results_root() / "runs").glob(f"stage*-{preset}-*")):
         ck, dst = run / "ckpt" / "latest.pt", carry_path(run)
         if run_status(run) == "finished": dst.unlink(missing_ok=True)
-        elif ck.is_file(): written.append(save_carry(ck, dst))
+        elif ck.is_file():
+            save_carry(ck, dst)
+            if (mb := sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 2**20) > max_mb:
+                dst.unlink()
+                print(f"{run.name}: NOT carried — with its state {folder} would hold {mb:.1f} MB, over the {max_mb:g} MB budget; "
+                      f"on a new machine this run starts again from iteration 0 (its ckpt/ resumes it on this one)")
+            else: written.append(dst)
     return written
 
 # %% ../nbs/08_train.ipynb #8c591937
