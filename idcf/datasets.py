@@ -44,7 +44,7 @@ class BuildConfig:
 
     def dataset_id(self, source: str) -> str:
         "Cache folder name; depends only on what changes the aligned images."
-        tag = sha256_bytes(f"{source}|{self.size}|{self.max_identities}|{self.min_face_area}|v2".encode())[:8]   # v2: one-thread detection
+        tag = sha256_bytes(f"{source}|{self.size}|{self.max_identities}|{self.min_face_area}|v1".encode())[:8]
         return f"{source}-{self.size}-{tag}"
 
 def pick_face(faces: list[Face], shape, min_area: float = 0.25) -> Face | None:
