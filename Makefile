@@ -71,7 +71,8 @@ train-cpu: venv
 # on. `make carry` writes the carried states of the unfinished runs (commit them) and the Stage I learning curve
 # (`make carry CEILING=True` also scores the EMA weights as Table 1's ceiling row, a few minutes). Then Stages II
 # and III for λ = 0 (CodeFormer) and 0.1 (ID-CodeFormer), each resumable the same way; a finished Stage II is
-# shipped (fp16, results/checkpoints/stage2-…) so its Stage III can start on another machine; then `idcf ship`.
+# shipped (fp16, results/checkpoints/stage2-…) so its Stage III can start on another machine; then `idcf ship`,
+# and the reference-guided ID-CodeFormer (2 reference photos, λ = 0.1, issue 17) on the same Stage I.
 # `make carry` keeps results/checkpoints within 40 MB: a state that does not fit is not carried (it says so).
 LONG := cpu128rq
 LONG_STAGE1 := results/runs/stage1-$(LONG)-lambda0-seed0
@@ -83,6 +84,10 @@ train-long: venv
 	  $(BIN)/python -c "from idcf.restore import ship_stage; print(ship_stage(2, '$(LONG)', $$l))" || exit 1; \
 	  $(PM) nbs/train_stage3.ipynb -p preset $(LONG) -p lambda_ids $$l -p perceptual ssim || exit 1; done
 	$(BIN)/idcf ship --preset $(LONG)
+	$(PM) nbs/train_stage2.ipynb -p preset $(LONG) -p lambda_ids 0.1 -p references 2
+	$(BIN)/python -c "from idcf.restore import ship_stage; print(ship_stage(2, '$(LONG)', 0.1, references=2))"
+	$(PM) nbs/train_stage3.ipynb -p preset $(LONG) -p lambda_ids 0.1 -p references 2 -p perceptual ssim
+	$(BIN)/python -c "from idcf.restore import ship_stage; print(ship_stage(3, '$(LONG)', 0.1, references=2))"
 
 CEILING ?= False
 carry: venv

@@ -59,30 +59,29 @@ def _ship(model: torch.nn.Module, src: Path, dst: Path, runs: dict, **meta) -> P
                       "source_sha256": sha256_file(src), **{k: json.loads(v.read_text()) for k, v in runs.items()}})
     return dst
 
-def ship_stage(stage: int, preset: str = "cpu128", lambda_ids: float = 0.0, seed: int = 0, out: str | os.PathLike | None = None) -> Path:
-    "fp16 safetensors + run record of a finished Stage I (VQGAN) or II run (an earlier shipped file stays when the run's weights are not here)."
+def ship_stage(stage: int, preset: str = "cpu128", lambda_ids: float = 0.0, seed: int = 0, out: str | os.PathLike | None = None,
+               references: int = 0) -> Path:
+    "fp16 safetensors + the run records (this stage's and those it builds on) of a finished run; a shipped Stage III drops its superseded Stage II."
     from idcf.checkpoint import load_vqgan
     out = Path(out) if out else results_root() / "checkpoints"
-    src, dst = default_checkpoint(stage, preset, lambda_ids, seed), out / shipped_weights(stage, preset, lambda_ids).name
+    src = default_checkpoint(stage, preset, lambda_ids, seed, references)
+    dst = out / shipped_weights(stage, preset, lambda_ids, references).name
     if not src.is_file() and dst.is_file(): return dst          # shipped in an earlier session, trained on another machine
-    if run_status(src.parent) != "finished": raise FileNotFoundError(f"{src.parent}: the Stage {stage} run of {preset} has not finished; train it first")
+    runs = {f"stage{k}": default_checkpoint(k, preset, 0.0 if k == 1 else lambda_ids, seed, 0 if k == 1 else references).parent / "run.json"
+            for k in range(1, stage + 1)}
+    for name, rec in runs.items():
+        if run_status(rec.parent) != "finished": raise FileNotFoundError(f"{rec}: the {name} run of {preset} λ={lambda_ids:g} has not finished; train it first")
     model, meta = (load_vqgan(src), {}) if stage == 1 else (load_codeformer(src), {"lambda_ids": lambda_ids})
-    return _ship(model, src, dst, {f"stage{stage}": src.parent / "run.json"}, **meta)
+    _ship(model, src, dst, runs, **meta)
+    if stage == 3:
+        for f in (s2 := out / shipped_weights(2, preset, lambda_ids, references).name, s2.with_suffix(".run.json")): f.unlink(missing_ok=True)
+    return dst
 
 def ship_models(preset: str = "cpu128", seed: int = 0, lambdas=(0.0, 0.1), out: str | os.PathLike | None = None,
                 max_mb: float = 40.0) -> list[Path]:
-    "Write fp16 safetensors + run records of the Stage III runs of `preset` for each λ, and of their Stage I VQGAN, into results/checkpoints/."
+    "Ship the Stage III runs of `preset` for each λ and their Stage I VQGAN into results/checkpoints/, within `max_mb`."
     out = Path(out) if out else results_root() / "checkpoints"
-    written = []
-    for lam in lambdas:
-        src = default_checkpoint(3, preset, lam, seed)
-        runs = {f"stage{k}": default_checkpoint(k, preset, 0.0 if k == 1 else lam, seed).parent / "run.json" for k in (1, 2, 3)}
-        for stage, rec in runs.items():
-            if not rec.is_file() or json.loads(rec.read_text()).get("status") != "finished":
-                raise FileNotFoundError(f"{rec}: the {stage} run of {preset} λ={lam:g} has not finished; train it first")
-        written.append(_ship(load_codeformer(src), src, out / shipped_weights(3, preset, lam).name, runs, lambda_ids=lam))
-        for f in (s2 := out / shipped_weights(2, preset, lam).name, s2.with_suffix(".run.json")): f.unlink(missing_ok=True)  # superseded
-    written.append(ship_stage(1, preset, 0.0, seed, out))
+    written = [ship_stage(3, preset, lam, seed, out) for lam in lambdas] + [ship_stage(1, preset, 0.0, seed, out)]
     mb = sum(p.stat().st_size for p in out.iterdir() if p.is_file()) / 2**20      # carried training states count too
     if mb > max_mb: raise ValueError(f"{out}: shipped weights and carried states total {mb:.1f} MB, over the {max_mb:g} MB budget")
     return written

@@ -102,13 +102,14 @@ def default_checkpoint(stage: int, preset: str, lambda_ids: float, seed: int, re
     done = [d for d in run_folders(name) if (d / "net_g_ema.pth").is_file()]
     return (done[-1] if done else results_root() / "runs" / name) / "net_g_ema.pth"
 
-def shipped_weights(stage: int, preset: str, lambda_ids: float = 0.0) -> Path:
-    "The repository's fp16 weights of a stage: results/checkpoints/stage1-<preset> or stage<k>-<preset>-lambda<λ>.safetensors."
-    return shipped_root() / (f"stage1-{preset}.safetensors" if stage == 1 else f"stage{stage}-{preset}-lambda{lambda_ids:g}.safetensors")
+def shipped_weights(stage: int, preset: str, lambda_ids: float = 0.0, references: int = 0) -> Path:
+    "The repository's fp16 weights of a stage: results/checkpoints/stage1-<preset> or stage<k>-<preset>[-ref<r>]-lambda<λ>.safetensors."
+    if stage == 1: return shipped_root() / f"stage1-{preset}.safetensors"
+    return shipped_root() / f"{run_name(stage, preset, lambda_ids, 0, references).removesuffix('-seed0')}.safetensors"
 
-def stage_weights(stage: int, preset: str, lambda_ids: float, seed: int, role: str = "checkpoint") -> Path:
+def stage_weights(stage: int, preset: str, lambda_ids: float, seed: int, references: int = 0, role: str = "checkpoint") -> Path:
     "A stage's run's final weights, else its shipped weights (a fresh clone has only those), saying so as `role`."
-    run, shipped = default_checkpoint(stage, preset, lambda_ids, seed), shipped_weights(stage, preset, lambda_ids)
+    run, shipped = default_checkpoint(stage, preset, lambda_ids, seed, references), shipped_weights(stage, preset, lambda_ids, references)
     if run.is_file() or not shipped.is_file(): return run
     print(f"{role}: no Stage {stage} run of {preset!r} here ({run}); using the shipped weights {shipped}")
     return shipped

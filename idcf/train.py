@@ -157,10 +157,8 @@ def _resolve_checkpoints(cfg: TrainConfig, check_files: bool) -> TrainConfig:
     if cfg.stage == 1 and cfg.init_ckpt and check_files and not Path(cfg.init_ckpt).is_file():
         _fail("init_ckpt", f"Stage I start state {cfg.init_ckpt} not found (a ckpt/latest.pt or a carried .safetensors state)")
     if check_files and cfg.stage >= 2:
-        if not cfg.vqgan_ckpt: cfg.vqgan_ckpt = str(stage_weights(1, cfg.preset, 0.0, cfg.seed, "vqgan_ckpt"))
-        if cfg.stage == 3 and not cfg.init_ckpt:
-            cfg.init_ckpt = str(default_checkpoint(2, cfg.preset, cfg.lambda_ids, cfg.seed, cfg.references) if cfg.references
-                                else stage_weights(2, cfg.preset, cfg.lambda_ids, cfg.seed, "init_ckpt"))
+        if not cfg.vqgan_ckpt: cfg.vqgan_ckpt = str(stage_weights(1, cfg.preset, 0.0, cfg.seed, role="vqgan_ckpt"))
+        if cfg.stage == 3 and not cfg.init_ckpt: cfg.init_ckpt = str(stage_weights(2, cfg.preset, cfg.lambda_ids, cfg.seed, cfg.references, "init_ckpt"))
         for name in ("vqgan_ckpt",) + (("init_ckpt",) if cfg.stage == 3 else ()):
             if not Path(getattr(cfg, name)).is_file():
                 _fail(name, f"checkpoint {getattr(cfg, name)} not found — train the previous stage first "
