@@ -555,6 +555,7 @@ class TrainingSession:
     dt: torch.dtype | None = None    # autocast dtype (None: fp32)
     start: int = 0                   # first iteration of this session
     t_before: float = 0.0            # training seconds of earlier sessions of this run
+    data_history: list = field(default_factory=list)   # the dataset builds the run trained on, from which iteration
 
     @property
     def ck(self) -> Path: return self.out / "ckpt" / "latest.pt"
@@ -590,15 +591,27 @@ def _session(cfg: TrainConfig, out: Path, rank: int, world: int) -> TrainingSess
     return TrainingSession(cfg, out, device, rank, world, nets, L, opts, params, FaceBatcher(faces, cfg.batch, cfg.seed, rank, world, picker, cfg.references),
                            restarter, MetricsLog(out / "metrics.csv"), val, manifest, autocast_dtype(device, cfg.precision))
 
+def _data_history(s: TrainingSession, resumed: bool) -> list:
+    "The run record's dataset builds, plus this session's when it differs (a build made on another machine)."
+    rec = json.loads((s.out / "run.json").read_text()) if resumed and (s.out / "run.json").is_file() else {}
+    hist = rec.get("data_history") or ([{"from_iter": 0, **rec["data_manifest"]}] if rec.get("data_manifest") else [])
+    now = {"from_iter": s.start, "path": str(s.manifest), "sha256": sha256_file(s.manifest)}
+    if hist and hist[-1].get("sha256") != now["sha256"] and s.rank == 0:
+        print(f"{s.out.name}: resuming at iteration {s.start} on another build of the dataset ({now['sha256'][:12]}, was "
+              f"{hist[-1]['sha256'][:12]}: the same photos and split, aligned elsewhere); run.json records both")
+    return hist if hist and hist[-1].get("sha256") == now["sha256"] else hist + [now]
+
 def _resume(s: TrainingSession, resume: bool) -> None:
     "Continue from ckpt/latest.pt, else from the carried state; a fresh start drops an old metrics log."
     carried = carry_path(s.out)
+    s.data_history = _data_history(s, False)
     if resume and (s.ck.exists() or carried.exists()):
         s.start, extra = load_state(s.ck if s.ck.exists() else load_carry(carried), s.nets, s.opts, s.batcher, s.device)
         if not s.ck.exists() and s.rank == 0: print(f"no {s.ck}: resuming from the carried state {carried}")
         s.t_before = float(extra.get("elapsed_s", 0.0))
         if "code_counts" in extra: s.restarter.counts.copy_(extra["code_counts"])
         if s.rank == 0: s.log.truncate(s.start); print(f"resuming {s.out.name} from iteration {s.start}")
+        s.data_history = _data_history(s, True)
     else:
         if s.rank == 0 and s.log.path.exists(): s.log.path.unlink()
         if s.cfg.stage == 1 and s.cfg.init_ckpt: warm_start(s)
@@ -726,7 +739,7 @@ def _record(s: TrainingSession, status: str, **extra) -> None:
     cfg = s.cfg
     write_run_record(s.out, config=cfg, seed=cfg.seed, data_manifest=s.manifest, status=status, start_iter=s.start,
                      architecture=asdict(arch_config(cfg)), world_size=s.world, perceptual_loss=cfg.perceptual,
-                     identity_net=getattr(s.L.idnet, "name", None),
+                     identity_net=getattr(s.L.idnet, "name", None), data_history=s.data_history,
                      init_checkpoints={k: {"path": getattr(cfg, k), "sha256": sha256_file(getattr(cfg, k))}
                                        for k in ("vqgan_ckpt", "init_ckpt") if getattr(cfg, k)}, **extra)
 
