@@ -126,13 +126,13 @@ class CodeFormer(VQAutoEncoder):
         return self.generator(latent, fuse={r: fuser(r) for r in self.cfg.connect_list})
 
     def forward(self, x: torch.Tensor, w: float = 0.0, adain: bool = False, code_only: bool = False,
-                detach_latent: bool = False, detach_enc: bool = True, lookup: LookupMode = "hard", tau: float = 1.0,
+                detach_latent: bool = False, detach_enc: bool = True, lookup: LookupMode | None = None, tau: float = 1.0,
                 ref: torch.Tensor | None = None):
         "Published interface: `(image, logits, lq_feat)`, or `(logits, lq_feat)` with `code_only`."
         lq_feat, enc_feats = self.encode(x)
         logits = self.logits(lq_feat, ref)
         if code_only: return logits, lq_feat
-        z = self.lookup_latent(logits, lookup, tau).to(lq_feat.dtype)
+        z = self.lookup_latent(logits, lookup or self.cfg.decode, tau).to(lq_feat.dtype)     # None: the model's own `decode`
         if detach_latent: z = z.detach()
         if adain: z = globals()["adain"](z, lq_feat)
         return self.decode(z, enc_feats, w, detach_enc), logits, lq_feat

@@ -55,7 +55,8 @@ class TrainConfig:
     stage: int = 2
     preset: str = "mini128"
     lambda_ids: float = 0.0          # weight of L_ids (0 = the CodeFormer baseline; the paper uses 0.1)
-    lookup: str = "st"               # Stage II lookup carrying L_ids: 'st' (straight-through) or 'soft'
+    lookup: str | None = None        # Stage II lookup carrying L_ids: 'st' (straight-through) or 'soft' (None: the preset's, else 'st')
+    decode: str | None = None        # the model's `decode` (codes → latent in Stage III and at inference): 'hard' or 'soft' (None: the preset's, else 'hard')
     tau: float = 1.0                 # softmax temperature of the differentiable lookup
     ids_reach_encoder: bool = False  # Stage III: let L_ids (only) also train encoder + transformer
     references: int = 0              # Stage II/III: other photos of the person conditioning the transformer (0: off, published)
@@ -128,7 +129,8 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
         _fail("lambda_ids", "Stage I trains the VQGAN autoencoder; the paper adds L_ids in Stages II and III only")
     if not isinstance(cfg.references, int) or cfg.references < 0: _fail("references", f"{cfg.references!r} must be an integer ≥ 0 (0: off)")
     if cfg.stage == 1 and cfg.references: _fail("references", "Stage I trains the VQGAN autoencoder; references condition Stages II and III")
-    if cfg.lookup not in ("st", "soft"): _fail("lookup", f"{cfg.lookup!r}: expected 'st' or 'soft' (the hard lookup has no gradient)")
+    if cfg.lookup not in (None, "st", "soft"): _fail("lookup", f"{cfg.lookup!r}: expected 'st' or 'soft' (the hard lookup has no gradient)")
+    if cfg.decode not in (None, "hard", "soft"): _fail("decode", f"{cfg.decode!r}: expected 'hard' (published) or 'soft'")
     if cfg.tau <= 0: _fail("tau", f"{cfg.tau} must be > 0")
     if cfg.quantizer is not None and cfg.quantizer not in QUANTIZERS: _fail("quantizer", f"{cfg.quantizer!r}: expected one of {QUANTIZERS}")
     if cfg.quant_depth is not None and (not isinstance(cfg.quant_depth, int) or cfg.quant_depth < 1): _fail("quant_depth", f"{cfg.quant_depth!r} must be an integer ≥ 1")
@@ -139,7 +141,7 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
     p = TRAIN_PRESETS[cfg.preset]
     for k, v in {**p["common"], **p[f"s{cfg.stage}"]}.items():
         if getattr(cfg, k) is None: setattr(cfg, k, v)
-    for k, v in {"lr_end": cfg.lr, "w_gan": 0.0, "code_restart": 0, "disc_start": 0, "w_fft": 0.0, "w_fm": 0.0, "milestones": ()}.items():
+    for k, v in {"lr_end": cfg.lr, "w_gan": 0.0, "code_restart": 0, "disc_start": 0, "w_fft": 0.0, "w_fm": 0.0, "milestones": (), "lookup": "st"}.items():
         if getattr(cfg, k) is None: setattr(cfg, k, v)      # not in this preset's stage: off
     cfg.milestones = tuple(cfg.milestones)
     for k in ("iters", "batch", "ckpt_every", "log_every", "val_every"):
@@ -170,6 +172,7 @@ def arch_config(cfg: TrainConfig) -> CodeFormerConfig:
     arch = CodeFormerConfig.preset(TRAIN_PRESETS[cfg.preset]["arch"])
     if cfg.references: arch = dataclasses.replace(arch, ref_dim=REF_DIM)
     if cfg.quant_depth is not None: arch = dataclasses.replace(arch, quant_depth=cfg.quant_depth)
+    if cfg.decode is not None: arch = dataclasses.replace(arch, decode=cfg.decode)
     return dataclasses.replace(arch, quantizer=cfg.quantizer) if cfg.quantizer else arch
 
 # %% ../nbs/08_train.ipynb #29786094
@@ -338,7 +341,7 @@ def step_stage3(cfg, nets, L: Losses, hq, lq, it, w, image_losses, ref=None):
     total = cfg.w_ce * ce + cfg.w_latent * lat
     logs = {"ce": ce, "latent": lat, "w": torch.tensor(w)}
     if not image_losses: return total, logs, None
-    z = model.lookup_latent(logits, "hard").to(lq_feat.dtype).detach()          # published: detach_16
+    z = model.lookup_latent(logits, model.cfg.decode).to(lq_feat.dtype).detach()   # published: hard, detach_16
     out = model.decode(z, enc, w=w, detach_enc=True)
     rec_loss, img_logs = _image_losses(cfg, L, out, hq)
     g_gan, fm = _gan_terms(cfg, disc, out, hq)

@@ -37,6 +37,7 @@ class CodeFormerConfig:
     beta: float = 0.25                   # commitment weight of the codebook loss
     quantizer: str = "nearest"           # 'nearest' (published) or 'cosine' (l2-normalised codes and latents)
     quant_depth: int = 1                 # codes per token: 1 (published) or a residual stack of quant_depth codebooks
+    decode: str = "hard"                 # predicted codes → latent, at inference and in Stage III: 'hard' (top-1, published) or 'soft' (their expected code)
     norm_groups: int = 32                # GroupNorm groups (reduced to gcd with the channel count)
     dim_embd: int = 512                  # transformer width
     n_head: int = 8
@@ -54,6 +55,7 @@ class CodeFormerConfig:
         if not isinstance(self.ref_dim, int) or self.ref_dim < 0: raise ValueError(f"ref_dim={self.ref_dim!r}: expected an integer ≥ 0")
         if not isinstance(self.quant_depth, int) or self.quant_depth < 1:
             raise ValueError(f"quant_depth={self.quant_depth!r}: expected an integer ≥ 1 (1: one code per token, published)")
+        if self.decode not in ("hard", "soft"): raise ValueError(f"decode={self.decode!r}: expected 'hard' (published) or 'soft'")
         n_down = len(self.ch_mult) - 1
         if self.img_size % 2**n_down: raise ValueError(f"img_size={self.img_size}: must be divisible by 2**(len(ch_mult)-1) = {2**n_down}")
         if self.dim_embd % self.n_head: raise ValueError(f"dim_embd={self.dim_embd} is not divisible by n_head={self.n_head}")
