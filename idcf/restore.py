@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from fastcore.basics import patch
 
-from .core import get_device, repo_root, atomic_write_json, results_root, shipped_root, run_status
+from .core import get_device, repo_root, atomic_write_json, results_root, shipped_root, run_status, sha256_file
 from .imageio import read_image, write_image, list_images, ImageError, MAX_PIXELS
 from .align import FaceDetector, align_face, paste_back, select_faces
 from .checkpoint import load_codeformer
@@ -52,12 +52,16 @@ def resolve_checkpoint(spec: str | os.PathLike | None) -> Path:
 def _ship(model: torch.nn.Module, src: Path, dst: Path, runs: dict, **meta) -> Path:
     "fp16 safetensors of `model` (trained as `src`) at `dst`, and `<dst>.run.json` with the `runs` records that produced it."
     from idcf.checkpoint import save_weights
-    from idcf.core import sha256_file
     save_weights(model, dst, dtype=torch.float16, metadata={"source": src.name, "source_sha256": sha256_file(src), "run": src.parent.name, **meta})
     atomic_write_json(dst.with_suffix(".run.json"), {"weights": dst.name, "weights_sha256": sha256_file(dst),
                       "dtype": "float16", "source": f"results/runs/{src.parent.name}/{src.name}",
                       "source_sha256": sha256_file(src), **{k: json.loads(v.read_text()) for k, v in runs.items()}})
     return dst
+
+def _shipped_from(dst: Path) -> str | None:
+    "SHA-256 of the training output that shipped file `dst` was made from (its run record says)."
+    rec = dst.with_suffix(".run.json")
+    return json.loads(rec.read_text()).get("source_sha256") if rec.is_file() else None
 
 def ship_stage(stage: int, preset: str = "cpu128", lambda_ids: float = 0.0, seed: int = 0, out: str | os.PathLike | None = None,
                references: int = 0) -> Path:
@@ -66,7 +70,7 @@ def ship_stage(stage: int, preset: str = "cpu128", lambda_ids: float = 0.0, seed
     out = Path(out) if out else results_root() / "checkpoints"
     src = default_checkpoint(stage, preset, lambda_ids, seed, references)
     dst = out / shipped_weights(stage, preset, lambda_ids, references).name
-    if not src.is_file() and dst.is_file(): return dst          # shipped in an earlier session, trained on another machine
+    if dst.is_file() and (not src.is_file() or _shipped_from(dst) == sha256_file(src)): return dst   # shipped already (maybe elsewhere)
     runs = {f"stage{k}": default_checkpoint(k, preset, 0.0 if k == 1 else lambda_ids, seed, 0 if k == 1 else references).parent / "run.json"
             for k in range(1, stage + 1)}
     for name, rec in runs.items():
