@@ -46,9 +46,9 @@ TRAIN_PRESETS = {
         s1=dict(iters=4_000, batch=8, lr=1e-4, lr_end=1e-5, schedule="cosine", ema=0.999, w_gan=0.1, disc_start=0,
                 code_restart=200, w_fft=1.0, w_fm=1.0),
         # decode "soft": the transformer predicts 2 codes per token from a degraded face with ~12 % top-1 accuracy at this
-        # scale; decoding their expected code instead of the top-1 gave 21.45 instead of 19.30 dB PSNR and ArcFace IDS
-        # 0.240 instead of 0.194 on 64 validation faces (Stage II λ=0 at iteration 3,600, w=0; the degraded input: 21.87 dB,
-        # 0.156). L_ids in Stage II goes through the same soft lookup.
+        # scale; decoding their expected code instead of the top-1 gives 21.56 instead of 19.42 dB PSNR and ArcFace IDS
+        # 0.247 instead of 0.187 on 64 validation faces (final Stage II λ=0, w=0; the degraded input: 21.87 dB, 0.156;
+        # results/diagnostics/decode_soft.md). L_ids in Stage II goes through the same soft lookup.
         s2=dict(iters=6_000, batch=8, lr=2e-4, schedule="multistep", milestones=(0.8, 0.9), ema=0.995, lookup="soft", decode="soft"),
         s3=dict(iters=3_000, batch=8, lr=1e-4, lr_end=2e-5, schedule="cosine", ema=0.995, w_gan=0.1, w_fft=1.0, w_fm=1.0, decode="soft"),
         common=dict(ckpt_every=100, log_every=20, val_every=500, val_size=64)),
