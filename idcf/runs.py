@@ -115,7 +115,8 @@ def stage_weights(stage: int, preset: str, lambda_ids: float, seed: int, referen
     "A stage's run's final weights, else its shipped weights (a fresh clone has only those), saying so as `role`."
     run, shipped = default_checkpoint(stage, preset, lambda_ids, seed, references), shipped_weights(stage, preset, lambda_ids, references)
     if run.is_file() or not shipped.is_file(): return run
-    print(f"{role}: no Stage {stage} run of {preset!r} here ({run}); using the shipped weights {shipped}")
+    roman = {1: "I", 2: "II", 3: "III"}[stage]
+    print(f"{role}: no Stage {roman} run of {preset!r} here ({run}); using the shipped Stage {roman} weights {shipped}")
     return shipped
 
 def reference_checkpoint(preset: str, seed: int = 0, lambda_ids: float = 0.1) -> tuple[int, Path] | None:

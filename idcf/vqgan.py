@@ -37,7 +37,7 @@ class CodeFormerConfig:
     beta: float = 0.25                   # commitment weight of the codebook loss
     quantizer: str = "nearest"           # 'nearest' (published) or 'cosine' (l2-normalised codes and latents)
     quant_depth: int = 1                 # codes per token: 1 (published) or a residual stack of quant_depth codebooks
-    decode: str = "hard"                 # predicted codes → latent, at inference and in Stage III: 'hard' (top-1, published) or 'soft' (their expected code)
+    decode: str = "hard"                 # codes → latent (inference, Stage III): 'hard' top-1 (published) or 'soft' expected code
     norm_groups: int = 32                # GroupNorm groups (reduced to gcd with the channel count)
     dim_embd: int = 512                  # transformer width
     n_head: int = 8
@@ -60,9 +60,8 @@ class CodeFormerConfig:
         if self.img_size % 2**n_down: raise ValueError(f"img_size={self.img_size}: must be divisible by 2**(len(ch_mult)-1) = {2**n_down}")
         if self.dim_embd % self.n_head: raise ValueError(f"dim_embd={self.dim_embd} is not divisible by n_head={self.n_head}")
         bad = [r for r in self.connect_list if r not in self.resolutions or r == self.latent_size]
-        if bad:
-            raise ValueError(f"connect_list={self.connect_list}: {bad} are not encoder/decoder levels above the "
-                             f"latent; levels are {self.resolutions}")
+        if bad: raise ValueError(f"connect_list={self.connect_list}: {bad} are not encoder/decoder levels above the "
+                                 f"latent; levels are {self.resolutions}")
 
     @property
     def resolutions(self) -> tuple:
@@ -82,8 +81,7 @@ class CodeFormerConfig:
     @classmethod
     def preset(cls, name: str) -> "CodeFormerConfig":
         "Named configurations: 'paper512' (published), 'mini128'/'mini128cos'/'mini128rq' (trained here), 'smoke' (CPU tests)."
-        if name not in PRESETS:
-            raise ValueError(f"preset={name!r}: expected one of {sorted(PRESETS)}")
+        if name not in PRESETS: raise ValueError(f"preset={name!r}: expected one of {sorted(PRESETS)}")
         return cls(**PRESETS[name])
 
 # %% ../nbs/01_vqgan.ipynb #aa442ce9
