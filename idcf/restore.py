@@ -22,7 +22,7 @@ from .align import FaceDetector, align_face, paste_back, select_faces
 from .checkpoint import load_codeformer
 from .codeformer import fast_inference, restore_faces, DEFAULT_FIDELITY
 from .references import embed_reference_photos
-from .runs import default_checkpoint, shipped_weights
+from .runs import default_checkpoint, shipped_weights, checkpoints_mb, CHECKPOINT_BUDGET_MB
 
 # %% auto #0
 __all__ = ['SHIPPED', 'KEEP_FORMATS', 'shipped_checkpoint', 'resolve_checkpoint', 'ship_stage', 'ship_models', 'output_name',
@@ -82,12 +82,11 @@ def ship_stage(stage: int, preset: str = "cpu128", lambda_ids: float = 0.0, seed
     return dst
 
 def ship_models(preset: str = "cpu128", seed: int = 0, lambdas=(0.0, 0.1), out: str | os.PathLike | None = None,
-                max_mb: float = 40.0) -> list[Path]:
+                max_mb: float = CHECKPOINT_BUDGET_MB) -> list[Path]:
     "Ship the Stage III runs of `preset` for each λ and their Stage I VQGAN into results/checkpoints/, within `max_mb`."
     out = Path(out) if out else results_root() / "checkpoints"
     written = [ship_stage(3, preset, lam, seed, out) for lam in lambdas] + [ship_stage(1, preset, 0.0, seed, out)]
-    mb = sum(p.stat().st_size for p in out.iterdir() if p.is_file()) / 2**20      # carried training states count too
-    if mb > max_mb: raise ValueError(f"{out}: shipped weights and carried states total {mb:.1f} MB, over the {max_mb:g} MB budget")
+    if (mb := checkpoints_mb(out)) > max_mb: raise ValueError(f"{out}: shipped weights and carried states total {mb:.1f} MB, over the {max_mb:g} MB budget")
     return written
 
 # %% ../nbs/12_restore.ipynb #ce95e755

@@ -13,9 +13,9 @@ from .core import results_root, shipped_root, run_status
 from .datasets import BuildConfig, build_identity_dataset
 
 # %% auto #0
-__all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'resolve_preset', 'check_preset', 'preset_dataset', 'run_name', 'run_folders',
-           'finished_here', 'latest_run', 'default_checkpoint', 'shipped_weights', 'stage_weights',
-           'reference_checkpoint']
+__all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'CHECKPOINT_BUDGET_MB', 'resolve_preset', 'check_preset', 'preset_dataset', 'run_name',
+           'run_folders', 'finished_here', 'latest_run', 'default_checkpoint', 'shipped_weights', 'stage_weights',
+           'reference_checkpoint', 'checkpoints_mb']
 
 # %% ../nbs/07a_runs.ipynb #12f0e496
 TRAIN_PRESETS = {
@@ -126,3 +126,11 @@ def reference_checkpoint(preset: str, seed: int = 0, lambda_ids: float = 0.1) ->
     for d in sorted((results_root() / "runs").glob(f"stage3-{preset}-ref*-lambda{lambda_ids:g}-seed{seed}")):
         if (ck := default_checkpoint(3, preset, lambda_ids, seed, k_of(d.name))).is_file(): return k_of(d.name), ck
     return None
+
+# %% ../nbs/07a_runs.ipynb #83dea579
+CHECKPOINT_BUDGET_MB = 40.0      # results/checkpoints: shipped weights and carried states together
+
+def checkpoints_mb(folder: str | Path | None = None) -> float:
+    "MiB held by the files in `folder` (default: the results root's checkpoints/), as the budget counts them."
+    folder = Path(folder) if folder is not None else results_root() / "checkpoints"
+    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 2**20 if folder.is_dir() else 0.0

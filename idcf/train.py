@@ -38,15 +38,15 @@ from .identity import load_identity_net, identity_loss, cosine
 from .datasets import load_faces, read_manifest
 from .references import ReferencePicker, REF_DIM, REF_DROP
 from .runs import (TRAIN_PRESETS, run_name, run_folders, finished_here, latest_run, default_checkpoint,
-                       stage_weights, resolve_preset, preset_dataset)
+                       stage_weights, resolve_preset, preset_dataset, checkpoints_mb, CHECKPOINT_BUDGET_MB)
 
 # %% auto #0
-__all__ = ['TRANSFORMER_PARTS', 'CARRY_DTYPES', 'TrainConfig', 'run_dir', 'resolve', 'arch_config', 'lr_factor', 'ema_update',
-           'stage3_phase', 'FaceBatcher', 'fixed_val_set', 'trainable_names', 'build_networks', 'Losses', 'step_stage1',
-           'step_stage2', 'step_stage3', 'CodeRestarter', 'save_state', 'load_state', 'MetricsLog', 'validate',
-           'carry_path', 'save_carry', 'load_carry', 'carry_unfinished', 'TrainingDiverged', 'average_gradients',
-           'TrainingSession', 'optimisers', 'warm_start', 'train_step', 'train', 'finish_run', 'notebook_config',
-           'plot_metrics', 'main']
+__all__ = ['TRANSFORMER_PARTS', 'CARRY_DTYPES', 'LITE_DROP', 'TrainConfig', 'run_dir', 'resolve', 'arch_config', 'lr_factor',
+           'ema_update', 'stage3_phase', 'FaceBatcher', 'fixed_val_set', 'trainable_names', 'build_networks', 'Losses',
+           'step_stage1', 'step_stage2', 'step_stage3', 'CodeRestarter', 'save_state', 'load_state', 'MetricsLog',
+           'validate', 'carry_path', 'save_carry', 'load_carry', 'carry_unfinished', 'TrainingDiverged',
+           'average_gradients', 'TrainingSession', 'optimisers', 'warm_start', 'train_step', 'train', 'finish_run',
+           'notebook_config', 'plot_metrics', 'main']
 
 # %% ../nbs/08_train.ipynb #c3ae4ed1
 @dataclass
@@ -406,8 +406,9 @@ def load_state(src: Path | dict, nets: dict, opts: dict, batcher: FaceBatcher, d
     "Restore a state saved by `save_state` (a path, or the dict `load_carry` returns); returns (iteration, extra)."
     st = src if isinstance(src, dict) else torch.load(src, map_location=device, weights_only=True)
     for k, m in nets.items():
-        if isinstance(m, nn.Module) and k != "hq_vqgan": m.load_state_dict(st[k])
-    for k, o in opts.items(): o.load_state_dict(st[f"opt_{k}"])
+        if isinstance(m, nn.Module) and k != "hq_vqgan": m.load_state_dict(st[k if k in st else "ema"])   # lite carries: no model
+    for k, o in opts.items():
+        if f"opt_{k}" in st: o.load_state_dict(st[f"opt_{k}"])
     batcher.load_state_dict(st["batcher"])
     r = st["rng"]
     random.setstate((3, tuple(r["python"]), r["python_pos"]))
@@ -477,11 +478,11 @@ def _unpack(obj, tensors: dict):
     if isinstance(obj, list): return [_unpack(v, tensors) for v in obj]
     return obj
 
-def save_carry(ck: str | Path, dst: str | Path, keys: tuple | None = None) -> Path:
-    "Compact, git-friendly copy of the training state `ck` (a `latest.pt`): see above; `keys`: only those entries (e.g. the networks, for a warm start)."
+def save_carry(ck: str | Path, dst: str | Path, keys: tuple | None = None, drop: tuple = ()) -> Path:
+    "Compact, git-friendly copy of the training state `ck` (a `latest.pt`): see above; only `keys` (e.g. the networks, for a warm start), without `drop`."
     from safetensors.torch import save_file
     st, tensors = torch.load(ck, map_location="cpu", weights_only=True), {}
-    if keys is not None: st = {k: st[k] for k in keys}
+    st = {k: v for k, v in st.items() if (keys is None or k in keys) and k not in drop}
     skeleton = {k: _pack(v, k, tensors, CARRY_DTYPES.get(k)) for k, v in st.items()}
     with atomic_path(dst) as tmp: save_file(tensors, str(tmp), metadata={"format": "idcf-carry", "state": json.dumps(skeleton)})
     return Path(dst)
@@ -495,19 +496,28 @@ def load_carry(path: str | Path) -> dict:
         tensors = {k: f.get_tensor(k) for k in f.keys()}
     return {k: _unpack(v, tensors) for k, v in json.loads(meta["state"]).items()}
 
-def carry_unfinished(preset: str, max_mb: float = 40.0) -> list[Path]:
+LITE_DROP = ("model", "opt_g", "opt_d")     # a lite carry: the EMA stands in for the model, Adam starts afresh
+
+def _carry_within(ck: Path, dst: Path, folder: Path, max_mb: float) -> str | None:
+    "Write the fullest carry of `ck` that keeps `folder` within `max_mb`: 'full', 'lite', or None (nothing written)."
+    for kind, drop in (("full", ()), ("lite", LITE_DROP)):
+        save_carry(ck, dst, drop=drop)
+        if checkpoints_mb(folder) <= max_mb: return kind
+    dst.unlink(); return None
+
+def carry_unfinished(preset: str, max_mb: float = CHECKPOINT_BUDGET_MB) -> list[Path]:
     "Carry the state of every unfinished run of `preset` that has one here, while results/checkpoints stays within `max_mb`; drop the carries of finished runs. Returns the carries written."
     written, folder = [], results_root() / "checkpoints"
     for run in sorted((results_root() / "runs").glob(f"stage*-{preset}-*")):
         ck, dst = run / "ckpt" / "latest.pt", carry_path(run)
         if run_status(run) == "finished": dst.unlink(missing_ok=True)
+        elif ck.is_file() and (kind := _carry_within(ck, dst, folder, max_mb)):
+            written.append(dst)
+            if kind == "lite": print(f"{run.name}: carried lite ({dst.stat().st_size / 2**20:.1f} MB: EMA weights and the data/RNG state; "
+                                     "the full state would break the budget) — a new machine continues from the EMA with fresh Adam moments")
         elif ck.is_file():
-            save_carry(ck, dst)
-            if (mb := sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 2**20) > max_mb:
-                dst.unlink()
-                print(f"{run.name}: NOT carried — with its state {folder} would hold {mb:.1f} MB, over the {max_mb:g} MB budget; "
-                      f"on a new machine this run starts again from iteration 0 (its ckpt/ resumes it on this one)")
-            else: written.append(dst)
+            print(f"{run.name}: NOT carried — even its lite state would take {folder} over the {max_mb:g} MB budget; "
+                  f"on a new machine this run starts again from iteration 0 (its ckpt/ resumes it on this one)")
     return written
 
 # %% ../nbs/08_train.ipynb #8c591937
@@ -609,8 +619,10 @@ def _resume(s: TrainingSession, resume: bool) -> None:
     carried = carry_path(s.out)
     s.data_history = _data_history(s, False)
     if resume and (s.ck.exists() or carried.exists()):
-        s.start, extra = load_state(s.ck if s.ck.exists() else load_carry(carried), s.nets, s.opts, s.batcher, s.device)
-        if not s.ck.exists() and s.rank == 0: print(f"no {s.ck}: resuming from the carried state {carried}")
+        src = s.ck if s.ck.exists() else load_carry(carried)
+        s.start, extra = load_state(src, s.nets, s.opts, s.batcher, s.device)
+        if isinstance(src, dict) and s.rank == 0: print(f"no {s.ck}: resuming from the carried state {carried}"
+                                                        + ("" if "model" in src else " (lite: the model restarts from its EMA, Adam afresh)"))
         s.t_before = float(extra.get("elapsed_s", 0.0))
         if "code_counts" in extra: s.restarter.counts.copy_(extra["code_counts"])
         if s.rank == 0: s.log.truncate(s.start); print(f"resuming {s.out.name} from iteration {s.start}")
