@@ -97,9 +97,16 @@ def testset_dir(dataset_manifest: Path, name: str) -> Path:
     "Cache folder of test set `name` of a dataset split (one folder per split manifest)."
     return Path(dataset_manifest).parent / "testsets" / Path(dataset_manifest).stem / name
 
+def _supersede(out: Path, recorded: str, h: str) -> None:
+    "Remove the results scored on the recorded test set (git keeps them) so that none is mixed with the new build's."
+    old = [f for f in out.iterdir() if f.suffix in (".csv", ".json") and f.name != "run.json"]
+    for f in old: f.unlink()
+    print(f"{out}: the test set was rebuilt (manifest {h[:12]}…, recorded {recorded[:12]}…); its {len(old)} earlier "
+          "result files were removed (git history keeps them) and every method is scored on the new build")
+
 def prepare_testset(dataset_manifest: str | Path, split: str = "test", seed: int = 2022, ranges: str = "large",
-                    limit: int | None = None, expected_sha256: str | None = None) -> tuple[Path, Path, str]:
-    "(test manifest, results folder, manifest SHA-256) of the seeded test set, verified."
+                    limit: int | None = None, expected_sha256: str | None = None, new_build: bool = False) -> tuple[Path, Path, str]:
+    "(test manifest, results folder, manifest SHA-256) of the seeded test set, verified; `new_build`: replace results recorded on another build."
     dataset_manifest = Path(dataset_manifest)
     name = testset_name(dataset_manifest, split, seed, ranges, limit)
     tdir = testset_dir(dataset_manifest, name)
@@ -107,8 +114,14 @@ def prepare_testset(dataset_manifest: str | Path, split: str = "test", seed: int
     if not test_manifest.exists(): build_test_set(dataset_manifest, split, seed, ranges, out=tdir, limit=limit)
     out = results_root() / "eval" / name
     rec = out / "testset.json"
-    if expected_sha256 is None and rec.exists(): expected_sha256 = json.loads(rec.read_text())["manifest_sha256"]
-    h = check_test_set(test_manifest, expected_sha256)
+    recorded = json.loads(rec.read_text())["manifest_sha256"] if rec.exists() else None
+    if new_build and recorded:
+        if (h := check_test_set(test_manifest)) != recorded: _supersede(out, recorded, h)
+    else:
+        try: h = check_test_set(test_manifest, expected_sha256 or recorded)
+        except ValueError as e:
+            raise ValueError(f"{e}. If this machine's build of the dataset differs from the recorded one (README, \"Data, paths "
+                             "and environment variables\"), score every method on it with new_testset=True") from None
     if not rec.exists():
         atomic_write_json(rec, {"name": name, "manifest_sha256": h, "dataset_manifest_sha256": sha256_file(dataset_manifest),
                                 "split": split, "seed": seed, "degradation": ranges, "limit": limit,
@@ -270,6 +283,7 @@ class EvalConfig:
     ranges: str = "large"                  # degradation ranges
     limit: int | None = None               # only the first N test faces
     expected_sha256: str | None = None     # None: the hash recorded in results/eval/<testset>/testset.json, if any
+    new_testset: bool = False              # a test set built here whose hash differs from the recorded one replaces it (and its results)
     device: str = "auto"
     metrics: tuple = METRICS
     identity_net: str = "mobilefacenet"
@@ -283,7 +297,7 @@ def evaluate_methods(methods: list[Method], dataset_manifest: str | Path, cfg: E
 
 def _evaluate(methods: list[Method], dataset_manifest: Path, cfg: EvalConfig, record: dict) -> Path:
     from idcf.core import write_run_record
-    test_manifest, out, h = prepare_testset(dataset_manifest, cfg.split, cfg.seed, cfg.ranges, cfg.limit, cfg.expected_sha256)
+    test_manifest, out, h = prepare_testset(dataset_manifest, cfg.split, cfg.seed, cfg.ranges, cfg.limit, cfg.expected_sha256, cfg.new_testset)
     write_run_record(out, config=record, seed=cfg.seed, data_manifest=test_manifest, status="running")
     scorer = Scorer(test_manifest, dataset_manifest, cfg.device, cfg.identity_net, cfg.identity_path, cfg.metrics)
     files = [r["lq"] for r in scorer.rows]
