@@ -72,23 +72,30 @@ train-cpu: venv
 # on. `make carry` writes the carried states of the unfinished runs (commit them) and the Stage I learning curve
 # (`make carry CEILING=True` also scores the EMA weights as Table 1's ceiling row, a few minutes). Then Stages II
 # and III for λ = 0 (CodeFormer) and 0.1 (ID-CodeFormer), each resumable the same way; a finished Stage II is
-# shipped (fp16, results/checkpoints/stage2-…) so its Stage III can start on another machine; then `idcf ship`,
-# and the reference-guided ID-CodeFormer (2 reference photos, λ = 0.1, issue 17) on the same Stage I.
+# shipped (fp16, results/checkpoints/stage2-…) so its Stage III can start on another machine, and a finished Stage III
+# too; then `idcf ship`, and the reference-guided ID-CodeFormer (2 reference photos, λ = 0.1, issue 17) on the same
+# Stage I. A stage whose weights are shipped is not trained again: a fresh clone goes on where the repository stands.
 # `make carry` keeps results/checkpoints within 40 MB: a state that does not fit is not carried (it says so).
 LONG := cpu128rq
 LONG_STAGE1 := results/runs/stage1-$(LONG)-lambda0-seed0
+SHIP = $(BIN)/python -c "from idcf.restore import ship_stage; print(ship_stage($(1), '$(LONG)', $(2), references=$(3)))"
+HAS = $(BIN)/python -c "import sys; from idcf.runs import shipped_weights as w; sys.exit(not w($(1), '$(LONG)', $(2), $(3)).is_file())"
+# Stage II, then Stage III, of λ = $(1) with $(3) reference photos; what is shipped already (a fresh clone) is skipped.
+define CHAIN
+if $(call HAS,3,$(1),$(2)); then echo "Stage III of $(LONG) λ=$(1) references=$(2) is shipped: nothing to train"; else \
+  { $(call HAS,2,$(1),$(2)) || $(PM) nbs/train_stage2.ipynb -p preset $(LONG) -p lambda_ids $(1) -p references $(2); } && \
+  $(call SHIP,2,$(1),$(2)) && \
+  $(PM) nbs/train_stage3.ipynb -p preset $(LONG) -p lambda_ids $(1) -p references $(2) -p perceptual ssim && \
+  $(call SHIP,3,$(1),$(2)); fi
+endef
 train-long: venv
 	test -f results/checkpoints/stage1-$(LONG).safetensors || $(PM) nbs/train_stage1.ipynb -p preset $(LONG) -p perceptual ssim
 	$(PM) nbs/stage1_progress.ipynb $(LONG_STAGE1)/stage1_progress.ipynb -p run $(LONG_STAGE1)
-	$(BIN)/python -c "from idcf.restore import ship_stage; print(ship_stage(1, '$(LONG)'))"
-	for l in 0.0 0.1; do $(PM) nbs/train_stage2.ipynb -p preset $(LONG) -p lambda_ids $$l || exit 1; \
-	  $(BIN)/python -c "from idcf.restore import ship_stage; print(ship_stage(2, '$(LONG)', $$l))" || exit 1; \
-	  $(PM) nbs/train_stage3.ipynb -p preset $(LONG) -p lambda_ids $$l -p perceptual ssim || exit 1; done
+	$(call SHIP,1,0.0,0)
+	$(call CHAIN,0.0,0)
+	$(call CHAIN,0.1,0)
 	$(BIN)/idcf ship --preset $(LONG)
-	$(PM) nbs/train_stage2.ipynb -p preset $(LONG) -p lambda_ids 0.1 -p references 2
-	$(BIN)/python -c "from idcf.restore import ship_stage; print(ship_stage(2, '$(LONG)', 0.1, references=2))"
-	$(PM) nbs/train_stage3.ipynb -p preset $(LONG) -p lambda_ids 0.1 -p references 2 -p perceptual ssim
-	$(BIN)/python -c "from idcf.restore import ship_stage; print(ship_stage(3, '$(LONG)', 0.1, references=2))"
+	$(call CHAIN,0.1,2)
 
 CEILING ?= False
 carry: venv
