@@ -496,6 +496,7 @@ def load_carry(path: str | Path) -> dict:
         tensors = {k: f.get_tensor(k) for k in f.keys()}
     return {k: _unpack(v, tensors) for k, v in json.loads(meta["state"]).items()}
 
+# %% ../nbs/08_train.ipynb #f7ff15dc
 LITE_DROP = ("model", "opt_g", "opt_d")     # a lite carry: the EMA stands in for the model, Adam starts afresh
 
 def _carry_within(ck: Path, dst: Path, folder: Path, max_mb: float) -> str | None:
