@@ -33,8 +33,9 @@ test: venv
 demo: venv
 	$(BIN)/idcf demo
 
+# As root (containers, this project's machines) JupyterLab refuses to start without --allow-root.
 lab: venv
-	$(BIN)/jupyter lab --notebook-dir=nbs
+	$(BIN)/jupyter lab --notebook-dir=nbs $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Refresh the transitive pins after changing `requirements` in settings.ini.
 lock: venv
