@@ -50,7 +50,7 @@ def cmd_restore(a) -> int:
 
 def demo(out: Path | None = None, fidelity: float = DEFAULT_FIDELITY) -> Path:
     "Restore insightface's t1.jpg with the shipped CodeFormer and ID-CodeFormer; returns the side-by-side image."
-    from idcf.report import grid_figure, save_fig
+    from idcf.report import grid_figure, save_fig, pixel_grid
     out = Path(out or results_root() / "demo")
     photo = Path(importlib.resources.files("insightface")) / "data" / "images" / "t1.jpg"
     reps = {}
@@ -63,6 +63,7 @@ def demo(out: Path | None = None, fidelity: float = DEFAULT_FIDELITY) -> Path:
              read_image(out / "id-codeformer" / "crops" / f"t1_face{k}_restored.png").rgb] for k in range(n)]
     fig = grid_figure(rows, ["input (aligned)", "CodeFormer (λ=0)", "ID-CodeFormer (λ=0.1)"])
     side = save_fig(fig, "t1_side_by_side", out, pdf=False)[0]
+    write_image(out / "t1_faces_enlarged.png", pixel_grid(rows, scale=3))        # input | CodeFormer | ID-CodeFormer, 3x
     full = np.concatenate([read_image(reps[m]["photos"][0]["outputs"]["photo"]).rgb for m in ("codeformer", "id-codeformer")], axis=1)
     write_image(out / "t1_photos_codeformer_vs_id-codeformer.png", full)
     return side
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.cmd == "demo":
             side = demo(Path(a.output) if a.output else None, a.fidelity)
             print(f"restored photos: {side.parent}/codeformer/t1.jpg and {side.parent}/id-codeformer/t1.jpg")
-            print(f"faces side by side: {side}")
+            print(f"faces side by side: {side}; enlarged 3x, pixel for pixel: {side.parent / 't1_faces_enlarged.png'}")
             return 0
         if a.cmd == "ship":
             for p in ship_models(a.preset, a.seed): print(f"wrote {p} ({p.stat().st_size / 2**20:.1f} MB) and {p.with_suffix('.run.json').name}")

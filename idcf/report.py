@@ -22,7 +22,8 @@ from .evaluate import load_results, UNAVAILABLE, REFERENCE_GUIDED, WRONG_REFEREN
 # %% auto #0
 __all__ = ['COLUMNS', 'SEED_PAPER', 'MAIN', 'BASE', 'OURS', 'COMPARISONS', 'PLACEHOLDER', 'HAND_NUMBERS_ALLOWED', 'summarise',
            'wide_table', 'fake_results', 'write_table1', 'save_fig', 'lambda_figure', 'per_image_figure', 'grid_figure',
-           'logged_seconds', 'training_facts', 'flatten', 'fill_template', 'hand_typed_numbers', 'build_paper']
+           'pixel_grid', 'logged_seconds', 'training_facts', 'flatten', 'fill_template', 'hand_typed_numbers',
+           'build_paper']
 
 # %% ../nbs/11_report.ipynb #1f2f43f6
 COLUMNS = [  # (csv column or set metric, header, better, per-image?)
@@ -202,6 +203,19 @@ def grid_figure(rows: list[list[np.ndarray]], col_titles: list[str]):
             if i == 0: axes[i, j].set_title(col_titles[j], fontsize=9)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/11_report.ipynb #0b001fbc
+def pixel_grid(rows: list[list[np.ndarray]], scale: int = 3, gap: int = 6) -> np.ndarray:
+    "Rows of equal-size RGB uint8 images side by side, each enlarged `scale`x by pixel repetition, `gap` white pixels apart."
+    h, w = rows[0][0].shape[:2]
+    if any(im.shape[:2] != (h, w) for row in rows for im in row): raise ValueError(f"pixel_grid: every image must be {h}x{w}")
+    n = max(len(r) for r in rows)
+    out = np.full((len(rows) * (h * scale + gap) - gap, n * (w * scale + gap) - gap, 3), 255, np.uint8)
+    for i, row in enumerate(rows):
+        for j, im in enumerate(row):
+            y, x = i * (h * scale + gap), j * (w * scale + gap)
+            out[y:y + h * scale, x:x + w * scale] = im.repeat(scale, 0).repeat(scale, 1)
+    return out
 
 # %% ../nbs/11_report.ipynb #41301d32
 def logged_seconds(time_s: pd.Series) -> float:
