@@ -18,12 +18,13 @@ import pandas as pd
 from .core import slug, results_root, repo_root, atomic_write_text, atomic_write_json, atomic_path
 from .metrics import bootstrap_ci, paired_bootstrap
 from .evaluate import load_results, UNAVAILABLE, REFERENCE_GUIDED, WRONG_REFERENCE
+from .runs import TRAIN_PRESETS
 
 # %% auto #0
 __all__ = ['COLUMNS', 'SEED_PAPER', 'MAIN', 'BASE', 'OURS', 'COMPARISONS', 'PLACEHOLDER', 'HAND_NUMBERS_ALLOWED', 'summarise',
            'wide_table', 'fake_results', 'write_table1', 'save_fig', 'lambda_figure', 'per_image_figure', 'grid_figure',
-           'pixel_grid', 'logged_seconds', 'training_facts', 'flatten', 'fill_template', 'hand_typed_numbers',
-           'build_paper']
+           'pixel_grid', 'logged_seconds', 'fact_key', 'training_facts', 'runs_table', 'reference_section', 'md_to_tex',
+           'flatten', 'fill_template', 'hand_typed_numbers', 'build_paper']
 
 # %% ../nbs/11_report.ipynb #1f2f43f6
 COLUMNS = [  # (csv column or set metric, header, better, per-image?)
@@ -43,8 +44,8 @@ SEED_PAPER = pd.DataFrame({"method": ["Degraded input", "CodeFormer", "ID-CodeFo
 
 MAIN = ("Degraded input", "CodeFormer (λ=0)", "ID-CodeFormer (λ=0.1)")
 BASE, OURS = MAIN[1], MAIN[2]
-COMPARISONS = ((BASE, OURS), (OURS, REFERENCE_GUIDED), (WRONG_REFERENCE, REFERENCE_GUIDED))
-"Paired per-image differences reported (b − a), when both methods were scored: λ_ids, references, and the wrong-reference control."
+COMPARISONS = ((BASE, OURS), (OURS, REFERENCE_GUIDED), (WRONG_REFERENCE, REFERENCE_GUIDED), (OURS, WRONG_REFERENCE))
+"Paired per-image differences reported (b − a), when both methods were scored: λ_ids, references, and the wrong-reference control (against the right reference and against none)."
 
 # %% ../nbs/11_report.ipynb #27c6726c
 def summarise(results: dict, n_boot: int = 10_000, seed: int = 0) -> pd.DataFrame:
@@ -114,10 +115,10 @@ def fake_results(n: int = 300, d_ids: float = 0.01, d_psnr: float = -0.1, seed: 
 
 # %% ../nbs/11_report.ipynb #152b1a43
 def _md(df: pd.DataFrame) -> str:
-    return df.reset_index(names="method").to_markdown(index=False)
+    return df.reset_index(names=df.index.name or "method").to_markdown(index=False)
 
 def _tex(df: pd.DataFrame, caption: str) -> str:
-    t = df.reset_index(names="method").to_latex(index=False, escape=True, column_format="l" + "c" * df.shape[1])
+    t = df.reset_index(names=df.index.name or "method").to_latex(index=False, escape=True, column_format="l" + "c" * df.shape[1])
     t = t.replace("↓", r"$\downarrow$").replace("↑", r"$\uparrow$").replace("λ", r"$\lambda$").replace("−", "$-$")
     return f"\\begin{{table*}}[t]\n\\centering\\scriptsize\n\\caption{{{caption}}}\n{t}\\end{{table*}}\n"
 
@@ -225,24 +226,84 @@ def logged_seconds(time_s: pd.Series) -> float:
     return float(t[ends].sum() + t[-1]) if len(t) else 0.0
 
 # %% ../nbs/11_report.ipynb #28d2dd58
+def _run_facts(d: Path) -> dict | None:
+    "Settings, iterations, hours, hardware and final validation of run folder `d` (None without run.json and metrics.csv)."
+    rec_p, met_p = d / "run.json", d / "metrics.csv"
+    if not rec_p.exists() or not met_p.exists(): return None
+    rec, m = json.loads(rec_p.read_text()), pd.read_csv(met_p)
+    cfg, hw = rec["config"], rec["hardware"]
+    val = m.dropna(subset=["val_psnr"])
+    return {"run": d.name, "stage": cfg["stage"], "references": cfg.get("references", 0), "status": rec.get("status"),
+            "iters": int(m["iter"].iloc[-1]), "batch": cfg["batch"], "hours": round(logged_seconds(m["time_s"]) / 3600, 2),
+            "lambda_ids": cfg["lambda_ids"], "hardware": hw["cuda"]["device"] if hw.get("cuda") else f"CPU, {hw['torch_threads']} threads",
+            "commit": (rec["git"]["commit"] or "")[:10], "perceptual": rec.get("perceptual_loss"),
+            "lookup": cfg.get("lookup"), "decode": cfg.get("decode"),
+            "val_psnr": float(val["val_psnr"].iloc[-1]) if len(val) else None,
+            "val_ids": float(val["val_ids"].iloc[-1]) if len(val) and not pd.isna(val["val_ids"].iloc[-1]) else None}
+
+def fact_key(f: dict) -> str:
+    "`stage<k>[_ref<r>]_lambda<λ>`, the key of a run's facts (`0.1` → `0_1`)."
+    return f"stage{f['stage']}" + (f"_ref{f['references']}" if f["references"] else "") + f"_lambda{slug(format(f['lambda_ids'], 'g'), '_')}"
+
 def training_facts(preset: str, seed: int = 0, runs: Path | None = None) -> dict:
-    "Per run of `preset`: iterations, batch, hours, hardware and final validation, from run.json + metrics.csv."
+    "Facts of every run of `preset` (`fact_key`), of the Stage I run its preset warm-starts from ('stage1_warm'), and their total hours."
     runs = Path(runs or results_root() / "runs")
-    facts = {}
-    for d in sorted(runs.glob(f"stage*-{preset}-lambda*-seed{seed}")):
-        rec_p, met_p = d / "run.json", d / "metrics.csv"
-        if not rec_p.exists() or not met_p.exists(): continue
-        rec, m = json.loads(rec_p.read_text()), pd.read_csv(met_p)
-        cfg, hw = rec["config"], rec["hardware"]
-        val = m.dropna(subset=["val_psnr"])
-        facts[f"stage{cfg['stage']}_lambda{slug(format(cfg['lambda_ids'], 'g'), '_')}"] = {"status": rec.get("status"), "iters": int(m["iter"].iloc[-1]), "batch": cfg["batch"],
-                               "hours": round(logged_seconds(m["time_s"]) / 3600, 2), "lambda_ids": cfg["lambda_ids"],
-                               "hardware": hw["cuda"]["device"] if hw.get("cuda") else f"CPU, {hw['torch_threads']} threads",
-                               "commit": (rec["git"]["commit"] or "")[:10], "perceptual": rec.get("perceptual_loss"),
-                               "val_psnr": float(val["val_psnr"].iloc[-1]) if len(val) else None,
-                               "val_ids": float(val["val_ids"].iloc[-1]) if len(val) and not pd.isna(val["val_ids"].iloc[-1]) else None}
-    if facts: facts["total_hours"] = round(sum(v["hours"] for v in facts.values() if isinstance(v, dict)), 2)
+    facts = {fact_key(f): f for d in sorted(runs.glob(f"stage*-{preset}-*-seed{seed}")) if (f := _run_facts(d))}
+    warm = TRAIN_PRESETS.get(preset, {}).get("warm_start")
+    if warm and (f := _run_facts(runs / warm.removesuffix(".warm.safetensors"))): facts["stage1_warm"] = f
+    if facts: facts["total_hours"] = round(sum(v["hours"] for v in facts.values()), 2)
     return facts
+
+# %% ../nbs/11_report.ipynb #1dbb2f9a
+def _run_label(key: str, f: dict) -> str:
+    stage = {1: "Stage I", 2: "Stage II", 3: "Stage III"}[f["stage"]]
+    if key == "stage1_warm": return f"Stage I, warm start (`{f['run']}`)"
+    if f["stage"] == 1: return "Stage I (VQGAN)"
+    if f["references"]: return f"{stage}, reference-guided ({f['references']} photos, λ={f['lambda_ids']:g})"
+    return f"{stage}, " + {0.0: "CodeFormer", 0.1: "ID-CodeFormer"}.get(f["lambda_ids"], f"λ={f['lambda_ids']:g}")
+
+def runs_table(facts: dict) -> pd.DataFrame:
+    "What was trained: one row per run in `facts` (warm start first, then by stage), indexed by a readable label."
+    keys = sorted((k for k in facts if k != "total_hours"), key=lambda k: (k != "stage1_warm", facts[k]["stage"], k))
+    rows = {_run_label(k, facts[k]): {"iterations": f"{facts[k]['iters']:,}", "batch": facts[k]["batch"], "hours": facts[k]["hours"],
+                                       "perceptual": (facts[k]["perceptual"] or "–") if facts[k]["stage"] != 2 else "–",   # Stage II has no image loss
+                                       "decode": (facts[k]["decode"] or "hard") if facts[k]["stage"] > 1 else "–"} for k in keys}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("run")
+
+# %% ../nbs/11_report.ipynb #f476680a
+def _excl(lo: float, hi: float) -> str: return "excludes zero" if lo > 0 or hi < 0 else "includes zero"
+
+def reference_section(values: dict) -> str:
+    "Markdown paragraph on the reference-guided rows of the summary `values` (flattened), or why there is none."
+    R, W, O = (slug(n, "_") for n in (REFERENCE_GUIDED, WRONG_REFERENCE, OURS))
+    if f"{R}.ids_dlib.value" not in values:
+        return ("No reference-guided model has been evaluated for this preset yet; its rows appear here once one is trained "
+                "(`make train-long`) and scored (`make table1`).")
+    g = lambda k, f=".3f": format(values[k], f) if k in values else "–"
+    def diff(name: str, metric: str, f: str, unit: str = "") -> str:
+        k = f"{slug(name, '_')}.{metric}"
+        if k + ".lo" not in values: return "–"
+        return f"{g(k + '.value', '+' + f)}{unit} [{g(k + '.lo', '+' + f)}, {g(k + '.hi', '+' + f)}], {_excl(values[k + '.lo'], values[k + '.hi'])}"
+    ro, rw, wo = f"{REFERENCE_GUIDED} − {OURS}", f"{REFERENCE_GUIDED} − {WRONG_REFERENCE}", f"{WRONG_REFERENCE} − {OURS}"
+    return (f"Given other photos of the person — never the photo being restored — the reference-guided model scores dlib IDS "
+            f"{g(R + '.ids_dlib.value')}, ArcFace IDS {g(R + '.ids_arcface.value')} and PSNR {g(R + '.psnr.value', '.2f')} dB, "
+            f"against {g(O + '.ids_dlib.value')}, {g(O + '.ids_arcface.value')} and {g(O + '.psnr.value', '.2f')} dB for ID-CodeFormer; "
+            f"verification AUC against the gallery (dlib judge) {g(R + '.verif_auc_dlib.value', '.4f')} against "
+            f"{g(O + '.verif_auc_dlib.value', '.4f')}. Paired differences, reference-guided − ID-CodeFormer: dlib IDS "
+            f"{diff(ro, 'ids_dlib', '.4f')}; ArcFace IDS {diff(ro, 'ids_arcface', '.4f')}; PSNR {diff(ro, 'psnr', '.3f', ' dB')}.\n\n"
+            f"**The wrong-reference control.** Given photos of another held-out person instead, the same model scores dlib IDS "
+            f"{g(W + '.ids_dlib.value')} to the true identity (ArcFace {g(W + '.ids_arcface.value')}); right − wrong reference: "
+            f"dlib IDS {diff(rw, 'ids_dlib', '.4f')}; ArcFace IDS {diff(rw, 'ids_arcface', '.4f')}. Against ID-CodeFormer without "
+            f"any reference, the wrong reference moves dlib IDS by {diff(wo, 'ids_dlib', '.4f')} and ArcFace IDS by "
+            f"{diff(wo, 'ids_arcface', '.4f')}: a model that pasted in the reference's identity would fall clearly below it.")
+
+# %% ../nbs/11_report.ipynb #264e30b7
+def md_to_tex(text: str) -> str:
+    "The little Markdown the generated paragraphs use (bold, code, λ, −, %, _) as LaTeX."
+    t = text.replace("\\", "\\textbackslash{}").replace("%", "\\%").replace("_", "\\_").replace("&", "\\&")
+    t = re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", t)
+    t = re.sub(r"`(.+?)`", r"\\texttt{\1}", t)
+    return t.replace("λ", "$\\lambda$").replace("−", "$-$")
 
 # %% ../nbs/11_report.ipynb #ceecdf57
 PLACEHOLDER = re.compile(r"\{\{(table:[a-z_]+|[^{}:]+)(?::([^{}]+))?\}\}")
