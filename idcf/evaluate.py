@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, asdict, field
+from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 from .core import slug, results_root, shipped_root, run_status, locked, atomic_write_json, atomic_write_text, sha256_file, get_device
-from .checkpoint import load_codeformer, load_vqgan
+from .checkpoint import load_codeformer, load_vqgan, checkpoint_config
 from .codeformer import fast_inference, restore_faces, to_tensor, to_uint8, DEFAULT_FIDELITY
 from .datasets import read_manifest, build_test_set, check_test_set, load_faces, stack_faces
 from .identity import load_identity_net, ids_deg, DlibJudge, gallery_verification, per_probe_verification, per_probe_auc
@@ -28,9 +28,9 @@ from .references import evaluation_references
 from .runs import default_checkpoint, reference_checkpoint, shipped_weights
 
 # %% auto #0
-__all__ = ['CEILING', 'REFERENCE_GUIDED', 'WRONG_REFERENCE', 'UNAVAILABLE', 'METRICS', 'Method', 'default_methods',
-           'testset_name', 'testset_dir', 'prepare_testset', 'Scorer', 'restore_testset', 'reconstruction_scores',
-           'EvalConfig', 'evaluate_methods', 'load_results', 'public_qualitative_rows']
+__all__ = ['CEILING', 'REFERENCE_GUIDED', 'WRONG_REFERENCE', 'TOP1_DECODING', 'UNAVAILABLE', 'METRICS', 'Method',
+           'default_methods', 'testset_name', 'testset_dir', 'prepare_testset', 'Scorer', 'restore_testset',
+           'reconstruction_scores', 'EvalConfig', 'evaluate_methods', 'load_results', 'public_qualitative_rows']
 
 # %% ../nbs/10_evaluate.ipynb #6b9292f0
 @dataclass
@@ -45,6 +45,7 @@ class Method:
     source: str = "lq"          # what the model is fed: 'lq' (degraded input) or 'hq' (ground truth: the Stage I ceiling)
     reference: str = ""         # '' none; 'same': other photos of the person; 'wrong': another test identity's (the control)
     reference_photos: int = 1   # reference photos per face (their embeddings are averaged)
+    decode: str = ""            # '' the checkpoint's own decoding; 'hard' (the published top-1 codes) or 'soft' (the expected code)
 
     def __post_init__(self):
         if self.source not in ("lq", "hq"): raise ValueError(f"method {self.name!r}: source={self.source!r}, expected 'lq' or 'hq'")
@@ -52,6 +53,7 @@ class Method:
             raise ValueError(f"method {self.name!r}: source='hq' without a checkpoint would score the ground truth against itself")
         if self.reference not in ("", "same", "wrong"):
             raise ValueError(f"method {self.name!r}: reference={self.reference!r}, expected '', 'same' or 'wrong'")
+        if self.decode not in ("", "hard", "soft"): raise ValueError(f"method {self.name!r}: decode={self.decode!r}, expected '', 'hard' or 'soft'")
         if self.reference and (not self.checkpoint or self.stage == 1):
             raise ValueError(f"method {self.name!r}: references condition a Stage II/III CodeFormer, not {self.checkpoint or 'the input'}")
 
@@ -70,7 +72,9 @@ class Method:
 CEILING = "Stage I VQGAN on ground truth (ceiling)"
 REFERENCE_GUIDED = "Reference-guided ID-CodeFormer (λ=0.1)"
 WRONG_REFERENCE = "Reference-guided, wrong-identity reference (control)"
+TOP1_DECODING = "ID-CodeFormer (λ=0.1), top-1 codes (published decoding)"
 
+# %% ../nbs/10_evaluate.ipynb #6b8e0fb1
 def default_methods(preset: str = "cpu128", seed: int = 0, sweep=(0.0, 0.03, 0.1, 0.3, 1.0)) -> list[Method]:
     "Degraded input, CodeFormer (λ=0), ID-CodeFormer (λ=0.1) — shipped weights first, else the runs — the Stage I ceiling and the Stage II λ sweep runs present."
     def find(stage, lam):           # shipped: in the repository, also when IDCF_RESULTS points elsewhere
@@ -79,6 +83,7 @@ def default_methods(preset: str = "cpu128", seed: int = 0, sweep=(0.0, 0.03, 0.1
     out = [Method("Degraded input")]
     for lam, label in ((0.0, "CodeFormer (λ=0)"), (0.1, "ID-CodeFormer (λ=0.1)")):
         if (c := find(3, lam)): out.append(Method(label, c, DEFAULT_FIDELITY, True, lam, 3))
+        if c and lam == 0.1 and checkpoint_config(c).decode == "soft": out.append(Method(TOP1_DECODING, c, DEFAULT_FIDELITY, True, lam, 3, decode="hard"))
     if (ref := reference_checkpoint(preset, seed)):
         out += [Method(name, str(ref[1]), DEFAULT_FIDELITY, True, 0.1, 3, reference=mode, reference_photos=ref[0])
                 for name, mode in ((REFERENCE_GUIDED, "same"), (WRONG_REFERENCE, "wrong"))]
@@ -237,6 +242,7 @@ def restore_testset(method: Method, lq: torch.Tensor, device="cpu", batch: int =
         ckpt = Path(method.checkpoint)
         if not ckpt.is_file(): raise FileNotFoundError(f"method {method.name!r}: checkpoint {ckpt} not found")
         model = load_vqgan(ckpt, dev) if method.stage == 1 else fast_inference(load_codeformer(ckpt, dev))
+        if method.decode: model.cfg = replace(model.cfg, decode=method.decode)       # the decoding ablation
         if model.cfg.img_size != lq.shape[-1]:
             raise ValueError(f"method {method.name!r}: the model restores {model.cfg.img_size} px faces, the test set has {lq.shape[-1]} px")
         chunks = tqdm([lq[i:i + batch] for i in range(0, len(lq), batch)], desc=method.name, leave=False)
