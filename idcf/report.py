@@ -44,8 +44,9 @@ SEED_PAPER = pd.DataFrame({"method": ["Degraded input", "CodeFormer", "ID-CodeFo
 
 MAIN = ("Degraded input", "CodeFormer (λ=0)", "ID-CodeFormer (λ=0.1)")
 BASE, OURS = MAIN[1], MAIN[2]
-COMPARISONS = ((BASE, OURS), (OURS, REFERENCE_GUIDED), (WRONG_REFERENCE, REFERENCE_GUIDED), (OURS, WRONG_REFERENCE))
-"Paired per-image differences reported (b − a), when both methods were scored: λ_ids, references, and the wrong-reference control (against the right reference and against none)."
+COMPARISONS = ((BASE, OURS), (MAIN[0], BASE), (MAIN[0], OURS), (OURS, REFERENCE_GUIDED), (WRONG_REFERENCE, REFERENCE_GUIDED),
+               (OURS, WRONG_REFERENCE))
+"Paired per-image differences reported (b − a), when both methods were scored: λ_ids, each model against its input, references, and the wrong-reference control (against the right reference and against none)."
 
 # %% ../nbs/11_report.ipynb #27c6726c
 def summarise(results: dict, n_boot: int = 10_000, seed: int = 0) -> pd.DataFrame:
