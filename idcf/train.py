@@ -13,6 +13,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import time
 from dataclasses import dataclass, field, asdict
@@ -152,6 +153,7 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
     if not 0 <= cfg.ema < 1: _fail("ema", f"{cfg.ema} must be in [0, 1)")
     return _resolve_checkpoints(cfg, check_files)
 
+# %% ../nbs/08_train.ipynb #5b1e0c3d
 def _resolve_checkpoints(cfg: TrainConfig, check_files: bool) -> TrainConfig:
     "Fill in the checkpoints a stage starts from (Stage I: the preset's `warm_start`, if any) and check they exist."
     warm = TRAIN_PRESETS[cfg.preset].get("warm_start")
@@ -160,12 +162,19 @@ def _resolve_checkpoints(cfg: TrainConfig, check_files: bool) -> TrainConfig:
         _fail("init_ckpt", f"Stage I start state {cfg.init_ckpt} not found (a ckpt/latest.pt or a carried .safetensors state)")
     if check_files and cfg.stage >= 2:
         if not cfg.vqgan_ckpt: cfg.vqgan_ckpt = str(stage_weights(1, cfg.preset, 0.0, cfg.seed, role="vqgan_ckpt"))
-        if cfg.stage == 3 and not cfg.init_ckpt: cfg.init_ckpt = str(stage_weights(2, cfg.preset, cfg.lambda_ids, cfg.seed, cfg.references, "init_ckpt"))
-        for name in ("vqgan_ckpt",) + (("init_ckpt",) if cfg.stage == 3 else ()):
+        if cfg.stage == 3 and not cfg.init_ckpt: cfg.init_ckpt = _stage3_start(cfg)
+        for name in ("vqgan_ckpt",) + (("init_ckpt",) if cfg.stage == 3 and cfg.init_ckpt else ()):
             if not Path(getattr(cfg, name)).is_file():
                 _fail(name, f"checkpoint {getattr(cfg, name)} not found — train the previous stage first "
                             f"(papermill nbs/train_stage{1 if name == 'vqgan_ckpt' else 2}.ipynb -p preset {cfg.preset}) or pass its path")
     return cfg
+
+def _stage3_start(cfg: TrainConfig) -> str:
+    "The Stage II weights Stage III starts from; '' when they are gone but the run's carried state (the whole network) resumes it."
+    init, carried = stage_weights(2, cfg.preset, cfg.lambda_ids, cfg.seed, cfg.references, "init_ckpt"), carry_path(run_dir(cfg))
+    if init.is_file() or not (cfg.resume and carried.is_file()): return str(init)
+    print(f"init_ckpt: no Stage II weights ({init}); resuming from the carried Stage III state {carried}, which holds the whole network")
+    return ""
 
 def arch_config(cfg: TrainConfig) -> CodeFormerConfig:
     "The preset's architecture, with `cfg.quantizer`/`cfg.quant_depth` when given and reference conditioning when `cfg.references`."
@@ -258,7 +267,7 @@ def build_networks(cfg: TrainConfig, device: torch.device) -> dict:
             rep = load_weights(model, cfg.vqgan_ckpt, strict=False)     # the VQGAN part of CodeFormer
             if rep.unexpected or rep.wrong_shape or any(k.split(".")[0] in ("encoder", "quantize", "generator") for k in rep.missing):
                 raise CheckpointError(f"{cfg.vqgan_ckpt}: not a Stage I VQGAN of preset {cfg.preset!r} — {rep.describe()}")
-        else: load_weights(model, cfg.init_ckpt)
+        elif cfg.init_ckpt: load_weights(model, cfg.init_ckpt)     # '' only when a carried state resumes the run
         hq = VQAutoEncoder(arch); load_weights(hq, cfg.vqgan_ckpt)
         nets["hq_vqgan"] = hq.to(device).eval().requires_grad_(False)
     keep = trainable_names(cfg.stage)
@@ -506,13 +515,26 @@ def _carry_within(ck: Path, dst: Path, folder: Path, max_mb: float) -> str | Non
         if checkpoints_mb(folder) <= max_mb: return kind
     dst.unlink(); return None
 
+def _carry_instead_of_stage2(run: Path, ck: Path, dst: Path, folder: Path, max_mb: float) -> str | None:
+    "A Stage III run's carry holds the whole network: when it fits only without the shipped Stage II it started from, it replaces it."
+    m = re.fullmatch(r"stage3-(.+)-seed0(-\d+)?", run.name)
+    s2 = folder / f"stage2-{m[1]}.safetensors" if m else None
+    if s2 is None or not s2.is_file(): return None
+    extra = [s2, s2.with_suffix(".run.json")]
+    kind = _carry_within(ck, dst, folder, max_mb + sum(p.stat().st_size for p in extra if p.is_file()) / 2**20)
+    if kind:
+        for p in extra: p.unlink(missing_ok=True)
+        print(f"{run.name}: carried in place of the shipped Stage II {s2.name} it started from (both do not fit the budget; "
+              f"the carry holds the whole network, and its Stage II run record stays in results/runs)")
+    return kind
+
 def carry_unfinished(preset: str, max_mb: float = CHECKPOINT_BUDGET_MB) -> list[Path]:
     "Carry the state of every unfinished run of `preset` that has one here, while results/checkpoints stays within `max_mb`; drop the carries of finished runs. Returns the carries written."
     written, folder = [], results_root() / "checkpoints"
     for run in sorted((results_root() / "runs").glob(f"stage*-{preset}-*")):
         ck, dst = run / "ckpt" / "latest.pt", carry_path(run)
         if run_status(run) == "finished": dst.unlink(missing_ok=True)
-        elif ck.is_file() and (kind := _carry_within(ck, dst, folder, max_mb)):
+        elif ck.is_file() and (kind := _carry_within(ck, dst, folder, max_mb) or _carry_instead_of_stage2(run, ck, dst, folder, max_mb)):
             written.append(dst)
             if kind == "lite": print(f"{run.name}: carried lite ({dst.stat().st_size / 2**20:.1f} MB: EMA weights and the data/RNG state; "
                                      "the full state would break the budget) — a new machine continues from the EMA with fresh Adam moments")
