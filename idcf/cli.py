@@ -16,6 +16,7 @@ import numpy as np
 from .core import results_root
 from .codeformer import DEFAULT_FIDELITY
 from .restore import RestoreOptions, restore_photos, resolve_checkpoint, export_onnx, ship_models, SHIPPED
+from .runs import SHIPPED_PRESET
 from .imageio import read_image, write_image
 
 # %% auto #0
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     e = sub.add_parser("export-onnx", help="export a checkpoint to ONNX at a fixed fidelity")
     e.add_argument("output"); e.add_argument("--checkpoint", default=None); e.add_argument("--fidelity", "-w", type=float, default=DEFAULT_FIDELITY)
     s = sub.add_parser("ship", help="write the finished Stage III runs of a preset and their Stage I VQGAN as fp16 safetensors into results/checkpoints/")
-    s.add_argument("--preset", default="cpu128"); s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--preset", default=SHIPPED_PRESET); s.add_argument("--seed", type=int, default=0)
     sub.add_parser("train", help="train a stage (same options as python -m idcf.train)", add_help=False)
     if argv is None: argv = sys.argv[1:]
     if argv and argv[0] == "train":      # its own process: the command line never loads the training code

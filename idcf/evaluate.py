@@ -25,7 +25,7 @@ from .imageio import read_image, write_image
 from .metrics import psnr, ssim, LPIPSMetric, FIDMetric, try_metric
 from .niqe import niqe_faces
 from .references import evaluation_references
-from .runs import default_checkpoint, reference_checkpoint, shipped_weights
+from .runs import default_checkpoint, reference_checkpoint, shipped_weights, SHIPPED_PRESET
 
 # %% auto #0
 __all__ = ['CEILING', 'REFERENCE_GUIDED', 'WRONG_REFERENCE', 'TOP1_DECODING', 'UNAVAILABLE', 'METRICS', 'Method',
@@ -75,7 +75,7 @@ WRONG_REFERENCE = "Reference-guided, wrong-identity reference (control)"
 TOP1_DECODING = "ID-CodeFormer (λ=0.1), top-1 codes (published decoding)"
 
 # %% ../nbs/10_evaluate.ipynb #6b8e0fb1
-def default_methods(preset: str = "cpu128", seed: int = 0, sweep=(0.0, 0.03, 0.1, 0.3, 1.0)) -> list[Method]:
+def default_methods(preset: str = SHIPPED_PRESET, seed: int = 0, sweep=(0.0, 0.03, 0.1, 0.3, 1.0)) -> list[Method]:
     "Degraded input, CodeFormer (λ=0), ID-CodeFormer (λ=0.1) — shipped weights first, else the runs — the Stage I ceiling and the Stage II λ sweep runs present."
     def find(stage, lam):           # shipped: in the repository, also when IDCF_RESULTS points elsewhere
         shipped, run = shipped_weights(stage, preset, lam), default_checkpoint(stage, preset, lam, seed)

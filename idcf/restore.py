@@ -22,14 +22,14 @@ from .align import FaceDetector, align_face, paste_back, select_faces
 from .checkpoint import load_codeformer
 from .codeformer import fast_inference, restore_faces, DEFAULT_FIDELITY
 from .references import embed_reference_photos
-from .runs import default_checkpoint, shipped_weights, checkpoints_mb, CHECKPOINT_BUDGET_MB
+from .runs import default_checkpoint, shipped_weights, checkpoints_mb, CHECKPOINT_BUDGET_MB, SHIPPED_PRESET
 
 # %% auto #0
 __all__ = ['SHIPPED', 'KEEP_FORMATS', 'shipped_checkpoint', 'resolve_checkpoint', 'ship_stage', 'ship_models', 'output_name',
            'RestoreOptions', 'Restorer', 'restore_photos', 'export_onnx']
 
 # %% ../nbs/12_restore.ipynb #990a80d7
-SHIPPED = {"id-codeformer": "stage3-cpu128-lambda0.1.safetensors", "codeformer": "stage3-cpu128-lambda0.safetensors"}
+SHIPPED = {name: shipped_weights(3, SHIPPED_PRESET, lam).name for name, lam in (("id-codeformer", 0.1), ("codeformer", 0.0))}
 
 def shipped_checkpoint(name: str = "id-codeformer") -> Path:
     "Path of a shipped model ('id-codeformer' or 'codeformer'); raises naming the file when it is missing."
@@ -63,7 +63,7 @@ def _shipped_from(dst: Path) -> str | None:
     rec = dst.with_suffix(".run.json")
     return json.loads(rec.read_text()).get("source_sha256") if rec.is_file() else None
 
-def ship_stage(stage: int, preset: str = "cpu128", lambda_ids: float = 0.0, seed: int = 0, out: str | os.PathLike | None = None,
+def ship_stage(stage: int, preset: str = SHIPPED_PRESET, lambda_ids: float = 0.0, seed: int = 0, out: str | os.PathLike | None = None,
                references: int = 0) -> Path:
     "fp16 safetensors + the run records (this stage's and those it builds on) of a finished run; a shipped Stage III drops its superseded Stage II."
     from idcf.checkpoint import load_vqgan
@@ -81,7 +81,7 @@ def ship_stage(stage: int, preset: str = "cpu128", lambda_ids: float = 0.0, seed
         for f in (s2 := out / shipped_weights(2, preset, lambda_ids, references).name, s2.with_suffix(".run.json")): f.unlink(missing_ok=True)
     return dst
 
-def ship_models(preset: str = "cpu128", seed: int = 0, lambdas=(0.0, 0.1), out: str | os.PathLike | None = None,
+def ship_models(preset: str = SHIPPED_PRESET, seed: int = 0, lambdas=(0.0, 0.1), out: str | os.PathLike | None = None,
                 max_mb: float = CHECKPOINT_BUDGET_MB) -> list[Path]:
     "Ship the Stage III runs of `preset` for each λ and their Stage I VQGAN into results/checkpoints/, within `max_mb`."
     out = Path(out) if out else results_root() / "checkpoints"

@@ -13,9 +13,9 @@ from .core import results_root, shipped_root, run_status
 from .datasets import BuildConfig, build_identity_dataset
 
 # %% auto #0
-__all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'CHECKPOINT_BUDGET_MB', 'resolve_preset', 'check_preset', 'preset_dataset', 'run_name',
-           'run_folders', 'finished_here', 'latest_run', 'default_checkpoint', 'shipped_weights', 'stage_weights',
-           'reference_checkpoint', 'checkpoints_mb']
+__all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'SHIPPED_PRESET', 'CHECKPOINT_BUDGET_MB', 'resolve_preset', 'check_preset',
+           'preset_dataset', 'run_name', 'run_folders', 'finished_here', 'latest_run', 'default_checkpoint',
+           'shipped_weights', 'stage_weights', 'reference_checkpoint', 'checkpoints_mb']
 
 # %% ../nbs/07a_runs.ipynb #12f0e496
 TRAIN_PRESETS = {
@@ -59,10 +59,11 @@ TRAIN_PRESETS = {
         common=dict(ckpt_every=4, log_every=1, val_every=4, val_size=4)),
 }
 SMOKE_DATA = BuildConfig(size=64, seed=0, max_identities=12)
+SHIPPED_PRESET = "cpu128"       # whose Stage III models results/checkpoints ships as CodeFormer and ID-CodeFormer
 
 def resolve_preset(preset: str) -> str:
-    "'auto' → 'mini128' with a GPU, else 'cpu128'; other names pass through."
-    if preset == "auto": return "mini128" if torch.cuda.is_available() else "cpu128"
+    "'auto' → 'mini128' with a GPU, else the shipped models' preset (SHIPPED_PRESET); other names pass through."
+    if preset == "auto": return "mini128" if torch.cuda.is_available() else SHIPPED_PRESET
     return preset
 
 def check_preset(preset: str) -> str:

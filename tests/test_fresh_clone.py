@@ -9,13 +9,14 @@ import pytest
 
 from conftest import ROOT, venv_bin
 
-COMMITTED = ROOT / "results" / "runs" / "stage2-cpu128-lambda0.1-seed0"
+from idcf.runs import SHIPPED_PRESET
+COMMITTED = ROOT / "results" / "runs" / f"stage2-{SHIPPED_PRESET}-lambda0.1-seed0"
 
 
 @pytest.mark.usefixtures("shared")
 def test_readme_stage2_command_uses_shipped_stage1_and_keeps_the_committed_record(tmp_path):
     from idcf.datasets import BuildConfig, build_identity_dataset
-    if not (ROOT / "results" / "checkpoints" / "stage1-cpu128.safetensors").is_file(): pytest.skip("no shipped cpu128 Stage I")
+    if not (ROOT / "results" / "checkpoints" / f"stage1-{SHIPPED_PRESET}.safetensors").is_file(): pytest.skip(f"no shipped {SHIPPED_PRESET} Stage I")
     results = tmp_path / "results"                    # a fresh clone: the committed run records, no training state
     run = results / "runs" / COMMITTED.name
     shutil.copytree(COMMITTED, run)
@@ -23,7 +24,7 @@ def test_readme_stage2_command_uses_shipped_stage1_and_keeps_the_committed_recor
     data = build_identity_dataset(BuildConfig(size=128, seed=0, max_identities=12), progress=False)   # 128 px, small
     env = {**os.environ, "IDCF_RESULTS": str(results)}
     env.pop("IN_TEST", None)
-    r = subprocess.run([venv_bin("papermill"), "nbs/train_stage2.ipynb", "-p", "lambda_ids", "0.1", "-p", "preset", "cpu128",
+    r = subprocess.run([venv_bin("papermill"), "nbs/train_stage2.ipynb", "-p", "lambda_ids", "0.1", "-p", "preset", SHIPPED_PRESET,
                         "-p", "iters", "2", "-p", "data", str(data)], cwd=ROOT, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "using the shipped Stage I weights" in r.stdout + r.stderr

@@ -1,8 +1,9 @@
-"""Every model shipped before the issue-16 redesign loads and restores as it did then.
+"""The shipped models load and restore as they did when they were shipped.
 
-The golden outputs were written by `tests/golden/shipped_outputs.py` at commit 7101ce7 (before the redesign),
-with the models' plain forward passes; here the same faces go through today's inference path
-(`restore_faces`: fused attention, batching, the one uint8 conversion) and `load_vqgan`."""
+The golden outputs were written by `tests/golden/shipped_outputs.py` (its docstring says at which commit) with the
+models' plain forward passes; here the same faces go through today's inference path (`restore_faces`: fused
+attention, batching, the one uint8 conversion) and `load_vqgan`. The goldens name their preset, which must be the
+one the repository ships."""
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = np.load(ROOT / "tests" / "golden" / "shipped_outputs.npz")
 CK = ROOT / "results" / "checkpoints"
+PRESET = str(GOLDEN["preset"])
 
 
 def _close(got: np.ndarray, want: np.ndarray):
@@ -24,7 +26,7 @@ def test_shipped_codeformer_restores_as_before(key):
     from idcf.checkpoint import load_codeformer
     from idcf.codeformer import fast_inference, restore_faces
     lam, w = key.removeprefix("stage3_lambda").split("_w")
-    model = fast_inference(load_codeformer(CK / f"stage3-cpu128-lambda{lam}.safetensors"))
+    model = fast_inference(load_codeformer(CK / f"stage3-{PRESET}-lambda{lam}.safetensors"))
     _close(restore_faces(model, GOLDEN["inputs"], w=float(w)), GOLDEN[key])
 
 
@@ -32,14 +34,21 @@ def test_shipped_stage1_reconstructs_as_before():
     from idcf.checkpoint import load_vqgan
     from idcf.codeformer import to_tensor, to_uint8
     from idcf.evaluate import _reconstruct
-    _close(to_uint8(_reconstruct(load_vqgan(CK / "stage1-cpu128.safetensors"), to_tensor(GOLDEN["inputs"]))), GOLDEN["stage1_cpu128"])
+    _close(to_uint8(_reconstruct(load_vqgan(CK / f"stage1-{PRESET}.safetensors"), to_tensor(GOLDEN["inputs"]))), GOLDEN["stage1"])
+
+
+def test_the_goldens_are_of_the_shipped_models():
+    "Goldens of another preset would test weights that `idcf restore` no longer uses."
+    from idcf.runs import SHIPPED_PRESET
+    from idcf.restore import SHIPPED
+    assert PRESET == SHIPPED_PRESET and all((CK / f).is_file() for f in SHIPPED.values()), (PRESET, SHIPPED)
 
 
 def test_the_comparison_can_fail():
     "A different fidelity gives a different face: the tolerance above is not so loose that anything passes."
     from idcf.checkpoint import load_codeformer
     from idcf.codeformer import fast_inference, restore_faces
-    model = fast_inference(load_codeformer(CK / "stage3-cpu128-lambda0.1.safetensors"))
+    model = fast_inference(load_codeformer(CK / f"stage3-{PRESET}-lambda0.1.safetensors"))
     with pytest.raises(AssertionError):
         _close(restore_faces(model, GOLDEN["inputs"], w=1.0), GOLDEN["stage3_lambda0.1_w0"])
 

@@ -1,9 +1,12 @@
 """Golden outputs of the shipped models, for `tests/test_shipped.py`.
 
-Run from the repository root of the commit whose behaviour is the reference (here 7101ce7, the last commit
-before the issue-16 redesign): `python tests/golden/shipped_outputs.py tests/golden/shipped_outputs.npz`.
+Run from the repository root of the commit whose behaviour is the reference:
+`python tests/golden/shipped_outputs.py tests/golden/shipped_outputs.npz <preset>`.
+History: the cpu128 models' goldens were written at 7101ce7 (the last commit before the issue-16 redesign); when
+`runs.SHIPPED_PRESET` came, their key `stage1_cpu128` was renamed `stage1` and `preset` added, the arrays untouched.
+When another preset's models are shipped, its goldens are written by the commit that ships them.
 Uses only functions that exist in every version compared: `load_codeformer`, `load_vqgan` and the models'
-own forward passes."""
+own forward passes. The npz stores the preset it was written for (`preset`)."""
 import sys
 import numpy as np
 import torch
@@ -20,18 +23,19 @@ def inputs(size: int = 128) -> np.ndarray:
     soft = np.clip(transform.resize(small, (size, size)) * 255 + rng.normal(0, 8, (size, size, 3)), 0, 255).round().astype(np.uint8)
     return soft[None]
 
-def outputs(root: Path) -> dict:
+def outputs(root: Path, preset: str) -> dict:
     x = torch.from_numpy(inputs()).permute(0, 3, 1, 2).float() / 127.5 - 1
     u8 = lambda y: ((y.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
     ck = root / "results" / "checkpoints"
     out = {}
     with torch.inference_mode():
         for lam, ws in (("0", (0.5,)), ("0.1", (0.0, 0.5, 1.0))):
-            m = load_codeformer(ck / f"stage3-cpu128-lambda{lam}.safetensors").eval()
+            m = load_codeformer(ck / f"stage3-{preset}-lambda{lam}.safetensors").eval()
             for w in ws: out[f"stage3_lambda{lam}_w{w:g}"] = u8(m(x, w=w, adain=True)[0])
-        out["stage1_cpu128"] = u8(load_vqgan(ck / "stage1-cpu128.safetensors").eval()(x)[0])
+        out["stage1"] = u8(load_vqgan(ck / f"stage1-{preset}.safetensors").eval()(x)[0])
     return out
 
 if __name__ == "__main__":
     torch.manual_seed(0)
-    np.savez_compressed(sys.argv[1], inputs=inputs(), **outputs(Path.cwd()))
+    preset = sys.argv[2]
+    np.savez_compressed(sys.argv[1], inputs=inputs(), preset=np.array(preset), **outputs(Path.cwd(), preset))
