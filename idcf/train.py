@@ -13,7 +13,6 @@ import json
 import math
 import os
 import random
-import re
 import sys
 import time
 from dataclasses import dataclass, field, asdict
@@ -39,7 +38,7 @@ from .identity import load_identity_net, identity_loss, cosine
 from .datasets import load_faces, read_manifest
 from .references import ReferencePicker, REF_DIM, REF_DROP
 from .runs import (TRAIN_PRESETS, run_name, run_folders, finished_here, latest_run, default_checkpoint,
-                       stage_weights, resolve_preset, preset_dataset, checkpoints_mb, CHECKPOINT_BUDGET_MB)
+                       stage_weights, shipped_weights, resolve_preset, preset_dataset, checkpoints_mb, CHECKPOINT_BUDGET_MB)
 
 # %% auto #0
 __all__ = ['TRANSFORMER_PARTS', 'CARRY_DTYPES', 'LITE_DROP', 'TrainConfig', 'run_dir', 'resolve', 'arch_config', 'lr_factor',
@@ -517,9 +516,10 @@ def _carry_within(ck: Path, dst: Path, folder: Path, max_mb: float) -> str | Non
 
 def _carry_instead_of_stage2(run: Path, ck: Path, dst: Path, folder: Path, max_mb: float) -> str | None:
     "A Stage III run's carry holds the whole network: when it fits only without the shipped Stage II it started from, it replaces it."
-    m = re.fullmatch(r"stage3-(.+)-seed0(-\d+)?", run.name)
-    s2 = folder / f"stage2-{m[1]}.safetensors" if m else None
-    if s2 is None or not s2.is_file(): return None
+    c = json.loads((run / "run.json").read_text()).get("config", {}) if (run / "run.json").is_file() else {}
+    if c.get("stage") != 3: return None
+    s2 = folder / shipped_weights(2, c["preset"], c["lambda_ids"], c.get("references", 0)).name     # as ship_stage names it
+    if not s2.is_file(): return None
     extra = [s2, s2.with_suffix(".run.json")]
     kind = _carry_within(ck, dst, folder, max_mb + sum(p.stat().st_size for p in extra if p.is_file()) / 2**20)
     if kind:
