@@ -37,7 +37,8 @@ def executed_path(notebook: str | Path, params: dict) -> Path | None:
         from idcf.runs import resolve_preset
         p = {**notebook_defaults(nb), **params}
         cfg = TrainConfig(stage=int(m.group(1)), preset=resolve_preset(p.get("preset", "auto")), lambda_ids=float(p.get("lambda_ids", 0.0)),
-                          seed=int(p.get("seed", 0)), out_dir=p.get("out_dir") or "", overwrite=bool(p.get("overwrite", False)))
+                          seed=int(p.get("seed", 0)), references=int(p.get("references", 0)), out_dir=p.get("out_dir") or "",
+                          overwrite=bool(p.get("overwrite", False)))
         return run_dir(cfg) / nb.name
     if nb.name in ("evaluate.ipynb", "table1.ipynb"): return results_root() / "eval" / "executed" / nb.name
     if nb.name.startswith("bench_"): return results_root() / "benchmarks" / "executed" / nb.name
