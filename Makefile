@@ -56,15 +56,14 @@ PM := $(BIN)/papermill --log-output
 data: venv
 	$(BIN)/python -c "from idcf.datasets import *; print(build_identity_dataset(BuildConfig(size=128, seed=0)))"
 
-# The whole small-scale experiment on the CPU (~1.5 h on 2 cores): Stage I; Stage II and III for λ = 0 and 0.1
-# (the shipped models); then the rest of the Stage II λ sweep. Every step resumes where it stopped; the
-# perceptual term is SSIM (LPIPS-VGG weights are not available offline).
+# The first small-scale schedule on the CPU (preset cpu128, ~3 h on 2 cores; its models were shipped until cpu128rq's
+# replaced them): Stage I; Stage II and III for λ = 0 and 0.1; then the rest of the Stage II λ sweep. Every step
+# resumes where it stopped; the perceptual term is SSIM (LPIPS-VGG weights are not available offline).
 SWEEP ?= 0.03 0.3 1.0
 train-cpu: venv
 	$(PM) nbs/train_stage1.ipynb -p preset cpu128 -p perceptual ssim
 	for l in 0.0 0.1; do $(PM) nbs/train_stage2.ipynb -p preset cpu128 -p lambda_ids $$l || exit 1; done
 	for l in 0.0 0.1; do $(PM) nbs/train_stage3.ipynb -p preset cpu128 -p lambda_ids $$l -p perceptual ssim || exit 1; done
-	$(BIN)/idcf ship --preset cpu128
 	for l in $(SWEEP); do $(PM) nbs/train_stage2.ipynb -p preset cpu128 -p lambda_ids $$l || exit 1; done
 
 # The long CPU schedule (preset cpu128rq: cpu128long's Stage I with two residual codes per token; many hours, several

@@ -19,8 +19,8 @@ from .vqgan import CodeFormerConfig, ResBlock, AttnBlock, VQAutoEncoder
 
 # %% auto #0
 __all__ = ['LookupMode', 'DEFAULT_FIDELITY', 'TransformerSALayer', 'FuseBlock', 'code_lookup', 'adain', 'CodeFormer',
-           'gradient_reach', 'set_fused_attention', 'fast_inference', 'restore', 'to_tensor', 'to_uint8',
-           'restore_faces']
+           'gradient_reach', 'set_fused_attention', 'fast_inference', 'default_adain', 'restore', 'to_tensor',
+           'to_uint8', 'restore_faces']
 
 # %% ../nbs/02_codeformer.ipynb #4b16556c
 class TransformerSALayer(nn.Module):
@@ -177,9 +177,14 @@ def fast_inference(model: nn.Module, channels_last: bool = False) -> nn.Module:
     if channels_last: model.to(memory_format=torch.channels_last)
     return model
 
-def restore(model: CodeFormer, x: torch.Tensor, w: float = DEFAULT_FIDELITY, adain: bool = True, precision: str = "fp32",
+def default_adain(model: CodeFormer) -> bool:
+    "AdaIN at inference: on for top-1 decoding (the published inference), off for models that decode the expected code."
+    return model.cfg.decode != "soft"
+
+def restore(model: CodeFormer, x: torch.Tensor, w: float = DEFAULT_FIDELITY, adain: bool | None = None, precision: str = "fp32",
             channels_last: bool = False, ref: torch.Tensor | None = None) -> torch.Tensor:
     "Restore aligned faces `x` (B, 3, S, S) in [-1, 1] with fidelity `w` (and reference embeddings `ref`); float32 in [-1, 1]."
+    adain = default_adain(model) if adain is None else adain
     if x.ndim != 4 or x.shape[1] != 3 or x.shape[-1] != model.cfg.img_size or x.shape[-2] != model.cfg.img_size:
         s = model.cfg.img_size
         raise ValueError(f"x: expected (B, 3, {s}, {s}) aligned faces, got {tuple(x.shape)}")
@@ -203,7 +208,7 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     "Images (B, 3, H, W) in [-1, 1] as (B, H, W, 3) uint8, rounded as when saved."
     return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
 
-def restore_faces(model: CodeFormer, faces, w: float = DEFAULT_FIDELITY, batch: int = 8, adain: bool = True,
+def restore_faces(model: CodeFormer, faces, w: float = DEFAULT_FIDELITY, batch: int = 8, adain: bool | None = None,
                   ref: torch.Tensor | None = None) -> np.ndarray:
     "Restore aligned uint8 faces (see `to_tensor`) in batches of `batch`, with reference embeddings `ref` (N or 1 rows); uint8 (N, S, S, 3)."
     s = model.cfg.img_size

@@ -39,7 +39,7 @@ class Method:
     name: str
     checkpoint: str = ""
     w: float = DEFAULT_FIDELITY
-    adain: bool = True
+    adain: bool | None = None   # None: the model's inference default (`codeformer.default_adain`)
     lambda_ids: float | None = None
     stage: int | None = None
     source: str = "lq"          # what the model is fed: 'lq' (degraded input) or 'hq' (ground truth: the Stage I ceiling)
@@ -82,10 +82,10 @@ def default_methods(preset: str = SHIPPED_PRESET, seed: int = 0, sweep=(0.0, 0.0
         return str(shipped) if shipped.exists() else (str(run) if run.exists() else None)
     out = [Method("Degraded input")]
     for lam, label in ((0.0, "CodeFormer (λ=0)"), (0.1, "ID-CodeFormer (λ=0.1)")):
-        if (c := find(3, lam)): out.append(Method(label, c, DEFAULT_FIDELITY, True, lam, 3))
-        if c and lam == 0.1 and checkpoint_config(c).decode == "soft": out.append(Method(TOP1_DECODING, c, DEFAULT_FIDELITY, True, lam, 3, decode="hard"))
+        if (c := find(3, lam)): out.append(Method(label, c, DEFAULT_FIDELITY, None, lam, 3))
+        if c and lam == 0.1 and checkpoint_config(c).decode == "soft": out.append(Method(TOP1_DECODING, c, DEFAULT_FIDELITY, False, lam, 3, decode="hard"))   # only the decoding differs
     if (ref := reference_checkpoint(preset, seed)):
-        out += [Method(name, str(ref[1]), DEFAULT_FIDELITY, True, 0.1, 3, reference=mode, reference_photos=ref[0])
+        out += [Method(name, str(ref[1]), DEFAULT_FIDELITY, None, 0.1, 3, reference=mode, reference_photos=ref[0])
                 for name, mode in ((REFERENCE_GUIDED, "same"), (WRONG_REFERENCE, "wrong"))]
     if (c := find(1, 0.0)): out.append(Method(CEILING, c, stage=1, source="hq"))
     for lam in sweep:

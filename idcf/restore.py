@@ -20,7 +20,7 @@ from .core import get_device, repo_root, atomic_write_json, results_root, shippe
 from .imageio import read_image, write_image, list_images, ImageError, MAX_PIXELS
 from .align import FaceDetector, align_face, paste_back, select_faces
 from .checkpoint import load_codeformer
-from .codeformer import fast_inference, restore_faces, DEFAULT_FIDELITY
+from .codeformer import fast_inference, restore_faces, default_adain, DEFAULT_FIDELITY
 from .references import embed_reference_photos
 from .runs import default_checkpoint, shipped_weights, checkpoints_mb, CHECKPOINT_BUDGET_MB, SHIPPED_PRESET
 
@@ -38,7 +38,7 @@ def shipped_checkpoint(name: str = "id-codeformer") -> Path:
     except FileNotFoundError: base = Path("results/checkpoints")
     p = base / SHIPPED[name]
     if not p.is_file():
-        raise FileNotFoundError(f"shipped model {name!r} not found at {p}: pass --checkpoint PATH, or train it (make train-cpu)")
+        raise FileNotFoundError(f"shipped model {name!r} not found at {p}: pass --checkpoint PATH, or train it (make train-long)")
     return p
 
 def resolve_checkpoint(spec: str | os.PathLike | None) -> Path:
@@ -241,8 +241,8 @@ def restore_photos(inputs, out_dir: str | os.PathLike, checkpoint=None, opts: Re
 
 # %% ../nbs/12_restore.ipynb #ce32fbc2
 class _AtFidelity(torch.nn.Module):
-    def __init__(self, model, w: float, adain: bool = True):
-        super().__init__(); self.model, self.w, self.adain = model, w, adain
+    def __init__(self, model, w: float, adain: bool | None = None):
+        super().__init__(); self.model, self.w, self.adain = model, w, default_adain(model) if adain is None else adain
     def forward(self, x): return self.model(x, w=self.w, adain=self.adain)[0]
 
 def export_onnx(checkpoint: str | os.PathLike, path: str | os.PathLike, fidelity: float = DEFAULT_FIDELITY, opset: int = 17) -> Path:

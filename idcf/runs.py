@@ -59,7 +59,7 @@ TRAIN_PRESETS = {
         common=dict(ckpt_every=4, log_every=1, val_every=4, val_size=4)),
 }
 SMOKE_DATA = BuildConfig(size=64, seed=0, max_identities=12)
-SHIPPED_PRESET = "cpu128"       # whose Stage III models results/checkpoints ships as CodeFormer and ID-CodeFormer
+SHIPPED_PRESET = "cpu128rq"     # whose Stage III models results/checkpoints ships as CodeFormer and ID-CodeFormer
 
 def resolve_preset(preset: str) -> str:
     "'auto' → 'mini128' with a GPU, else the shipped models' preset (SHIPPED_PRESET); other names pass through."

@@ -4,7 +4,9 @@ Run from the repository root of the commit whose behaviour is the reference:
 `python tests/golden/shipped_outputs.py tests/golden/shipped_outputs.npz <preset>`.
 History: the cpu128 models' goldens were written at 7101ce7 (the last commit before the issue-16 redesign); when
 `runs.SHIPPED_PRESET` came, their key `stage1_cpu128` was renamed `stage1` and `preset` added, the arrays untouched.
-When another preset's models are shipped, its goldens are written by the commit that ships them.
+When another preset's models are shipped, its goldens are written by the commit that ships them: the cpu128rq
+goldens (the models shipped since) by the commit that set `runs.SHIPPED_PRESET = "cpu128rq"`, with AdaIN off
+for these soft-decoding models as `idcf restore` runs them.
 Uses only functions that exist in every version compared: `load_codeformer`, `load_vqgan` and the models'
 own forward passes. The npz stores the preset it was written for (`preset`)."""
 import sys
@@ -31,7 +33,8 @@ def outputs(root: Path, preset: str) -> dict:
     with torch.inference_mode():
         for lam, ws in (("0", (0.5,)), ("0.1", (0.0, 0.5, 1.0))):
             m = load_codeformer(ck / f"stage3-{preset}-lambda{lam}.safetensors").eval()
-            for w in ws: out[f"stage3_lambda{lam}_w{w:g}"] = u8(m(x, w=w, adain=True)[0])
+            adain = m.cfg.decode != "soft"        # the inference default (codeformer.default_adain); published: on
+            for w in ws: out[f"stage3_lambda{lam}_w{w:g}"] = u8(m(x, w=w, adain=adain)[0])
         out["stage1"] = u8(load_vqgan(ck / f"stage1-{preset}.safetensors").eval()(x)[0])
     return out
 
