@@ -161,10 +161,10 @@ def save_fig(fig, name: str, out: Path | None = None, pdf: bool = True) -> list[
     return paths
 
 def lambda_figure(long: pd.DataFrame):
-    "Each metric against λ_ids across the Stage II sweep, one panel per metric (its own scale), 95 % intervals as bars."
+    "Each metric against λ_ids across the Stage II sweep, one panel per metric (its own scale), 95 % intervals as bars; None for under two λ."
     import matplotlib.pyplot as plt, seaborn as sns
     sw = long[long["method"].str.startswith("Stage II λ=") & (long["status"] == "ok")].copy()
-    if sw.empty: return None
+    if sw["method"].nunique() < 2: return None                      # one λ is not a trade-off
     sw["λ"] = sw["method"].str.extract(r"λ=([0-9.]+)")[0].astype(float)
     lams = sorted(sw["λ"].unique())
     sw["x"] = sw["λ"].map({l: i for i, l in enumerate(lams)})       # even spacing: the sweep is roughly geometric and includes 0
@@ -266,7 +266,8 @@ def _run_label(key: str, f: dict) -> str:
 def runs_table(facts: dict) -> pd.DataFrame:
     "What was trained: one row per run in `facts` (warm start first, then by stage), indexed by a readable label."
     keys = sorted((k for k in facts if k != "total_hours"), key=lambda k: (k != "stage1_warm", facts[k]["stage"], k))
-    rows = {_run_label(k, facts[k]): {"iterations": f"{facts[k]['iters']:,}", "batch": facts[k]["batch"], "hours": facts[k]["hours"],
+    unfinished = lambda f: "" if f["status"] == "finished" else " (unfinished)"     # a run still training when the table was made
+    rows = {_run_label(k, facts[k]): {"iterations": f"{facts[k]['iters']:,}{unfinished(facts[k])}", "batch": facts[k]["batch"], "hours": facts[k]["hours"],
                                        "perceptual": (facts[k]["perceptual"] or "–") if facts[k]["stage"] != 2 else "–",   # Stage II has no image loss
                                        "decode": (facts[k]["decode"] or "hard") if facts[k]["stage"] > 1 else "–"} for k in keys}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("run")
