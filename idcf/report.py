@@ -266,8 +266,8 @@ def _run_label(key: str, f: dict) -> str:
 def runs_table(facts: dict) -> pd.DataFrame:
     "What was trained: one row per run in `facts` (warm start first, then by stage), indexed by a readable label."
     keys = sorted((k for k in facts if k != "total_hours"), key=lambda k: (k != "stage1_warm", facts[k]["stage"], k))
-    unfinished = lambda f: "" if f["status"] == "finished" else " (unfinished)"     # a run still training when the table was made
-    rows = {_run_label(k, facts[k]): {"iterations": f"{facts[k]['iters']:,}{unfinished(facts[k])}", "batch": facts[k]["batch"], "hours": facts[k]["hours"],
+    unfinished = lambda k: "" if facts[k]["status"] == "finished" or k == "stage1_warm" else " (unfinished)"   # still training
+    rows = {_run_label(k, facts[k]): {"iterations": f"{facts[k]['iters']:,}{unfinished(k)}", "batch": facts[k]["batch"], "hours": facts[k]["hours"],
                                        "perceptual": (facts[k]["perceptual"] or "–") if facts[k]["stage"] != 2 else "–",   # Stage II has no image loss
                                        "decode": (facts[k]["decode"] or "hard") if facts[k]["stage"] > 1 else "–"} for k in keys}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("run")
