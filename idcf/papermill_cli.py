@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .core import results_root
+from .core import results_root, repo_root
 
 # %% auto #0
 __all__ = ['notebook_defaults', 'executed_path', 'main']
@@ -42,6 +42,7 @@ def executed_path(notebook: str | Path, params: dict) -> Path | None:
         return run_dir(cfg) / nb.name
     if nb.name in ("evaluate.ipynb", "table1.ipynb"): return results_root() / "eval" / "executed" / nb.name
     if nb.name.startswith("bench_"): return results_root() / "benchmarks" / "executed" / nb.name
+    if nb.resolve().parent == repo_root() / "nbs": return results_root() / "executed" / nb.name   # diagnostics, ablations, the sweep
     return None
 
 def _cli_params(ctx_params: dict) -> dict:
