@@ -81,7 +81,7 @@ LONG_STAGE1 := results/runs/stage1-$(LONG)-lambda0-seed0
 SHIP = $(BIN)/python -c "from idcf.restore import ship_stage; print(ship_stage($(1), '$(LONG)', $(2), references=$(3)))"
 HAS = $(BIN)/python -c "import sys; from idcf.runs import shipped_weights as w; sys.exit(not w($(1), '$(LONG)', $(2), $(3)).is_file())"
 # A carried Stage III state holds the whole network (it may have taken the shipped Stage II's place in the budget).
-S3_CARRIED = $(BIN)/python -c "import sys; from idcf.train import carry_path; from idcf.runs import latest_run; sys.exit(not carry_path(latest_run(3, '$(LONG)', $(1), 0, $(2))).is_file())"
+S3_CARRIED = $(BIN)/python -c "import sys; from idcf.runs import carry_path, latest_run; sys.exit(not carry_path(latest_run(3, '$(LONG)', $(1), 0, $(2))).is_file())"
 # Stage II, then Stage III, of λ = $(1) with $(2) reference photos; what is shipped or carried already (a fresh clone) is skipped.
 define CHAIN
 if $(call HAS,3,$(1),$(2)); then echo "Stage III of $(LONG) λ=$(1) references=$(2) is shipped: nothing to train"; else \

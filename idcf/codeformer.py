@@ -177,14 +177,14 @@ def fast_inference(model: nn.Module, channels_last: bool = False) -> nn.Module:
     if channels_last: model.to(memory_format=torch.channels_last)
     return model
 
-def default_adain(model: CodeFormer) -> bool:
-    "AdaIN at inference: on for top-1 decoding (the published inference), off for models that decode the expected code."
-    return model.cfg.decode != "soft"
+def default_adain(model: CodeFormer, adain: bool | None = None) -> bool:
+    "`adain` when given, else AdaIN at inference: on for top-1 decoding (the published inference), off for soft decoding."
+    return model.cfg.decode != "soft" if adain is None else adain
 
 def restore(model: CodeFormer, x: torch.Tensor, w: float = DEFAULT_FIDELITY, adain: bool | None = None, precision: str = "fp32",
             channels_last: bool = False, ref: torch.Tensor | None = None) -> torch.Tensor:
     "Restore aligned faces `x` (B, 3, S, S) in [-1, 1] with fidelity `w` (and reference embeddings `ref`); float32 in [-1, 1]."
-    adain = default_adain(model) if adain is None else adain
+    adain = default_adain(model, adain)
     if x.ndim != 4 or x.shape[1] != 3 or x.shape[-1] != model.cfg.img_size or x.shape[-2] != model.cfg.img_size:
         s = model.cfg.img_size
         raise ValueError(f"x: expected (B, 3, {s}, {s}) aligned faces, got {tuple(x.shape)}")

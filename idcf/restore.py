@@ -242,7 +242,7 @@ def restore_photos(inputs, out_dir: str | os.PathLike, checkpoint=None, opts: Re
 # %% ../nbs/12_restore.ipynb #ce32fbc2
 class _AtFidelity(torch.nn.Module):
     def __init__(self, model, w: float, adain: bool | None = None):
-        super().__init__(); self.model, self.w, self.adain = model, w, default_adain(model) if adain is None else adain
+        super().__init__(); self.model, self.w, self.adain = model, w, default_adain(model, adain)
     def forward(self, x): return self.model(x, w=self.w, adain=self.adain)[0]
 
 def export_onnx(checkpoint: str | os.PathLike, path: str | os.PathLike, fidelity: float = DEFAULT_FIDELITY, opset: int = 17) -> Path:

@@ -15,7 +15,7 @@ from .datasets import BuildConfig, build_identity_dataset
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'SHIPPED_PRESET', 'CHECKPOINT_BUDGET_MB', 'resolve_preset', 'check_preset',
            'preset_dataset', 'run_name', 'run_folders', 'finished_here', 'latest_run', 'default_checkpoint',
-           'shipped_weights', 'stage_weights', 'reference_checkpoint', 'checkpoints_mb']
+           'shipped_weights', 'carry_path', 'stage_weights', 'reference_checkpoint', 'checkpoints_mb']
 
 # %% ../nbs/07a_runs.ipynb #12f0e496
 TRAIN_PRESETS = {
@@ -111,6 +111,10 @@ def shipped_weights(stage: int, preset: str, lambda_ids: float = 0.0, references
     "The repository's fp16 weights of a stage: results/checkpoints/stage1-<preset> or stage<k>-<preset>[-ref<r>]-lambda<λ>.safetensors."
     if stage == 1: return shipped_root() / f"stage1-{preset}.safetensors"
     return shipped_root() / f"{run_name(stage, preset, lambda_ids, 0, references).removesuffix('-seed0')}.safetensors"
+
+def carry_path(run: str | Path) -> Path:
+    "Where the carried training state of run folder `run` lives: results/checkpoints/<run name>.resume.safetensors."
+    return results_root() / "checkpoints" / f"{Path(run).name}.resume.safetensors"
 
 def stage_weights(stage: int, preset: str, lambda_ids: float, seed: int, references: int = 0, role: str = "checkpoint") -> Path:
     "A stage's run's final weights, else its shipped weights (a fresh clone has only those), saying so as `role`."

@@ -34,21 +34,23 @@ from .checkpoint import load_weights, save_weights, read_state_dict, CheckpointE
 from .degrade import sample_params, degrade_torch
 from .losses import (PerceptualLoss, PERCEPTUAL_CHOICES, d_hinge_loss, g_hinge_loss, adaptive_gan_weight,
                          code_ce_loss, code_accuracy, latent_l2_loss, frequency_loss, feature_matching_loss)
-from .identity import load_identity_net, identity_loss, cosine
+from .identity import load_identity_net, identity_loss, cosine, DlibJudge
 from .datasets import load_faces, read_manifest
 from .references import ReferencePicker, REF_DIM, REF_DROP
 from .runs import (TRAIN_PRESETS, run_name, run_folders, finished_here, latest_run, default_checkpoint,
-                       stage_weights, shipped_weights, resolve_preset, preset_dataset, checkpoints_mb, CHECKPOINT_BUDGET_MB)
+                       stage_weights, shipped_weights, carry_path, resolve_preset, preset_dataset, checkpoints_mb, CHECKPOINT_BUDGET_MB)
 
 # %% auto #0
-__all__ = ['TRANSFORMER_PARTS', 'CARRY_DTYPES', 'LITE_DROP', 'TrainConfig', 'run_dir', 'resolve', 'arch_config', 'lr_factor',
-           'ema_update', 'stage3_phase', 'FaceBatcher', 'fixed_val_set', 'trainable_names', 'build_networks', 'Losses',
-           'step_stage1', 'step_stage2', 'step_stage3', 'CodeRestarter', 'save_state', 'load_state', 'MetricsLog',
-           'validate', 'carry_path', 'save_carry', 'load_carry', 'carry_unfinished', 'TrainingDiverged',
+__all__ = ['FIDELITY_SCHEDULES', 'TRANSFORMER_PARTS', 'CARRY_DTYPES', 'LITE_DROP', 'TrainConfig', 'run_dir', 'resolve',
+           'arch_config', 'lr_factor', 'ema_update', 'stage3_phase', 'FaceBatcher', 'fixed_val_set', 'trainable_names',
+           'build_networks', 'Losses', 'step_stage1', 'step_stage2', 'step_stage3', 'CodeRestarter', 'save_state',
+           'load_state', 'MetricsLog', 'validate', 'save_carry', 'load_carry', 'carry_unfinished', 'TrainingDiverged',
            'average_gradients', 'TrainingSession', 'optimisers', 'warm_start', 'train_step', 'train', 'finish_run',
            'notebook_config', 'plot_metrics', 'main']
 
 # %% ../nbs/08_train.ipynb #c3ae4ed1
+FIDELITY_SCHEDULES = ("published", "uniform")   # Stage III: at which fidelity w the fusion meets its image losses
+
 @dataclass
 class TrainConfig:
     "Everything a training run depends on; None means 'the preset's value' (0 is always an explicit 0)."
@@ -83,7 +85,8 @@ class TrainConfig:
     w_latent: float = 1.0
     disc_start: int | None = None    # Stage I: iteration at which the GAN terms start
     code_restart: int | None = None  # Stage I: every N iterations, re-seed unused codes from encoder outputs (0: off, published)
-    degradation: str = "large"       # Stage II ranges (Stage III follows the published alternation)
+    degradation: str = "large"       # Stage II ranges; Stage III's with fidelity_schedule 'uniform'
+    fidelity_schedule: str | None = None  # Stage III: 'published' or 'uniform' (see `stage3_phase`; None: the preset's, else 'published')
     data: str = ""                   # dataset manifest; '' = the aligned CelebA train split for the preset
     vqgan_ckpt: str = ""             # Stage II/III: the Stage I VQGAN (init and HQ code targets)
     init_ckpt: str = ""              # Stage III: the Stage II CodeFormer; Stage I: a training state to start from ('' = the preset's)
@@ -141,9 +144,10 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
     p = TRAIN_PRESETS[cfg.preset]
     for k, v in {**p["common"], **p[f"s{cfg.stage}"]}.items():
         if getattr(cfg, k) is None: setattr(cfg, k, v)
-    for k, v in {"lr_end": cfg.lr, "w_gan": 0.0, "code_restart": 0, "disc_start": 0, "w_fft": 0.0, "w_fm": 0.0, "milestones": (), "lookup": "st"}.items():
+    for k, v in {"fidelity_schedule": "published", "lr_end": cfg.lr, "w_gan": 0.0, "code_restart": 0, "disc_start": 0, "w_fft": 0.0, "w_fm": 0.0, "milestones": (), "lookup": "st"}.items():
         if getattr(cfg, k) is None: setattr(cfg, k, v)      # not in this preset's stage: off
     cfg.milestones = tuple(cfg.milestones)
+    if cfg.fidelity_schedule not in FIDELITY_SCHEDULES: _fail("fidelity_schedule", f"{cfg.fidelity_schedule!r}: expected one of {FIDELITY_SCHEDULES}")
     for k in ("iters", "batch", "ckpt_every", "log_every", "val_every"):
         if not isinstance(getattr(cfg, k), int) or getattr(cfg, k) <= 0: _fail(k, f"{getattr(cfg, k)!r} must be an integer > 0")
     for k in ("lr_end", "w_gan", "w_fft", "w_fm", "code_restart", "disc_start", "val_size", "grad_clip"):
@@ -198,9 +202,10 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
     for e, m in zip(ema.parameters(), model.parameters()): e.lerp_(m.detach(), 1 - decay)
     for e, m in zip(ema.buffers(), model.buffers()): e.copy_(m)
 
-def stage3_phase(it: int, iters: int) -> tuple[str, float, bool]:
-    "Published Stage III alternation scaled to `iters`: (degradation, w, image losses on?)."
-    f = it / iters
+def stage3_phase(cfg: TrainConfig, it: int) -> tuple[str, float, bool]:
+    "Stage III at iteration `it`: (degradation, fidelity w, image losses on?) under `cfg.fidelity_schedule` (see above)."
+    if cfg.fidelity_schedule == "uniform": return cfg.degradation, float(np.random.default_rng([cfg.seed, it]).uniform()), True
+    f = it / cfg.iters
     if f < 40 / 150: return "small", 1.0, True
     if f < 80 / 150: return "small", 1.3, True
     if f < 120 / 150: return "large", 0.0, False
@@ -278,7 +283,7 @@ def build_networks(cfg: TrainConfig, device: torch.device) -> dict:
 
 # %% ../nbs/08_train.ipynb #fa98abc8
 class Losses:
-    "Loss modules shared by the steps: perceptual term and identity network."
+    "Loss modules shared by the steps: perceptual term and identity network; dlib's network judges validation only."
     def __init__(self, cfg: TrainConfig, device):
         self.perc = PerceptualLoss(cfg.perceptual).to(device) if cfg.stage in (1, 3) else None
         self.idnet = None
@@ -287,6 +292,10 @@ class Losses:
             except FileNotFoundError:
                 if cfg.lambda_ids > 0: raise
                 self.idnet = None     # validation IDS is then reported as unavailable
+        self.dlib = None
+        if cfg.val_size > 0:                          # a second judge that no loss sees (None when dlib is not installed)
+            try: self.dlib = DlibJudge()
+            except (ImportError, FileNotFoundError): self.dlib = None
 
 def _hq_codes(nets, hq):
     with torch.no_grad():
@@ -447,9 +456,9 @@ class MetricsLog:
 
 # %% ../nbs/08_train.ipynb #818430bb
 @torch.no_grad()
-def validate(cfg, ema: nn.Module, val: tuple, idnet) -> dict:
-    "PSNR (dB, RGB in [0, 1]) and IDS of the EMA network on the fixed validation faces (None without any)."
-    if val is None: return {"val_psnr": None, "val_ids": None}
+def validate(cfg, ema: nn.Module, val: tuple, idnet, dlib: DlibJudge | None = None) -> dict:
+    "PSNR (dB, RGB in [0, 1]), ArcFace IDS and dlib IDS of the EMA network on the fixed validation faces (None without any)."
+    if val is None: return {"val_psnr": None, "val_ids": None, "val_dlib": None}
     hq, lq, ref = val                                       # ref: None without references
     outs = []
     for i in range(0, len(hq), 16):
@@ -462,14 +471,11 @@ def validate(cfg, ema: nn.Module, val: tuple, idnet) -> dict:
     mse = ((out - hq) / 2).pow(2).flatten(1).mean(1)
     res = {"val_psnr": (10 * torch.log10(1 / mse.clamp_min(1e-10))).mean().item()}
     res["val_ids"] = cosine(idnet(out), idnet(hq)).mean().item() if idnet is not None else None
+    res["val_dlib"] = cosine(*(torch.from_numpy(dlib.embed(x)) for x in (out, hq))).mean().item() if dlib is not None else None
     return res
 
 # %% ../nbs/08_train.ipynb #01cfe7dc
 CARRY_DTYPES = {"model": torch.float16, "ema": torch.float16, "disc": torch.float16, "opt_g": torch.bfloat16, "opt_d": torch.bfloat16}
-
-def carry_path(run: str | Path) -> Path:
-    "Where the carried state of run folder `run` lives: results/checkpoints/<run name>.resume.safetensors."
-    return results_root() / "checkpoints" / f"{Path(run).name}.resume.safetensors"
 
 def _pack(obj, key: str, tensors: dict, dtype):
     if isinstance(obj, torch.Tensor):
@@ -706,7 +712,7 @@ def train_step(s: TrainingSession, it: int, hooks: dict) -> tuple[torch.Tensor, 
     cfg = s.cfg
     for o in s.opts.values():
         for g in o.param_groups: g["lr"] = cfg.lr * lr_factor(cfg, it)
-    if cfg.stage == 3: ranges, w, img = stage3_phase(it, cfg.iters)
+    if cfg.stage == 3: ranges, w, img = stage3_phase(cfg, it)
     else: ranges, w, img = (None if cfg.stage == 1 else cfg.degradation), 0.0, cfg.stage == 1
     hq, lq, ref = s.batcher.next(ranges)
     if "batch" in hooks: hq, lq = hooks["batch"](it, hq, lq)
@@ -734,7 +740,7 @@ def _bookkeeping(s: TrainingSession, done: int, total: torch.Tensor, logs: dict,
         row = {"iter": done, "time_s": round(time.time() - t0, 2), "lr": cfg.lr * lr_factor(cfg, done - 1),
                "loss": total.item(), **{k: float(torch.as_tensor(v).detach().float()) for k, v in logs.items()}}
     if done % cfg.val_every == 0 or done == cfg.iters:
-        row = {**(row or {"iter": done, "time_s": round(time.time() - t0, 2)}), **validate(cfg, s.nets["ema"], s.val, s.L.idnet)}
+        row = {**(row or {"iter": done, "time_s": round(time.time() - t0, 2)}), **validate(cfg, s.nets["ema"], s.val, s.L.idnet, s.L.dlib)}
     if row is not None:
         s.log.append(_fill_fields(row, cfg)); bar.set_postfix({k: round(v, 4) for k, v in row.items() if isinstance(v, float) and k != "time_s"})
     if done % cfg.ckpt_every == 0 or done == cfg.iters:
@@ -769,7 +775,7 @@ def _fill_fields(row: dict, cfg: TrainConfig) -> dict:
     cols = {1: ["l1", "perceptual", "fft", "codebook", "perplexity", "codes_restarted", "g_gan", "gan_weight", "fm", "d_loss"],
             2: ["ce", "latent", "code_acc", "ids_loss"],
             3: ["ce", "latent", "w", "l1", "perceptual", "fft", "g_gan", "gan_weight", "fm", "ids_loss", "d_loss"]}[cfg.stage]
-    base = ["iter", "time_s", "lr", "loss"] + cols + ["grad_norm", "val_psnr", "val_ids"]
+    base = ["iter", "time_s", "lr", "loss"] + cols + ["grad_norm", "val_psnr", "val_ids", "val_dlib"]
     return {k: row.get(k) for k in base}
 
 def _record(s: TrainingSession, status: str, **extra) -> None:
@@ -783,7 +789,7 @@ def _record(s: TrainingSession, status: str, **extra) -> None:
 
 def _final_validation(out: Path) -> dict:
     rows = [r for r in csv.DictReader(open(out / "metrics.csv")) if r.get("val_psnr")] if (out / "metrics.csv").exists() else []
-    return {k: float(rows[-1][k]) if rows[-1][k] else None for k in ("iter", "val_psnr", "val_ids")} if rows else {}
+    return {k: float(rows[-1][k]) if rows[-1].get(k) else None for k in ("iter", "val_psnr", "val_ids", "val_dlib")} if rows else {}
 
 def finish_run(s: TrainingSession, seconds: float) -> None:
     "Export the EMA weights in the published layout and write the final run record."
