@@ -169,7 +169,9 @@ def _resolve_checkpoints(cfg: TrainConfig, check_files: bool) -> TrainConfig:
         for name in ("vqgan_ckpt",) + (("init_ckpt",) if cfg.stage == 3 and cfg.init_ckpt else ()):
             if not Path(getattr(cfg, name)).is_file():
                 _fail(name, f"checkpoint {getattr(cfg, name)} not found — train the previous stage first "
-                            f"(papermill nbs/train_stage{1 if name == 'vqgan_ckpt' else 2}.ipynb -p preset {cfg.preset}) or pass its path")
+                            f"(papermill nbs/train_stage{1 if name == 'vqgan_ckpt' else 2}.ipynb -p preset {cfg.preset}"
+                            + ("" if name == "vqgan_ckpt" else f" -p lambda_ids {cfg.lambda_ids:g}" + (f" -p references {cfg.references}" if cfg.references else ""))
+                            + ") or pass its path")
     return cfg
 
 def _stage3_start(cfg: TrainConfig) -> str:
