@@ -5,7 +5,7 @@
 # %% ../nbs/02_codeformer.ipynb #d341a9ea
 from __future__ import annotations
 
-import contextlib
+import contextlib, math
 from typing import Literal
 
 import numpy as np
@@ -18,9 +18,9 @@ from .core import autocast_dtype
 from .vqgan import CodeFormerConfig, ResBlock, AttnBlock, VQAutoEncoder
 
 # %% auto #0
-__all__ = ['LookupMode', 'DEFAULT_FIDELITY', 'TransformerSALayer', 'FuseBlock', 'code_lookup', 'adain', 'CodeFormer',
-           'gradient_reach', 'set_fused_attention', 'fast_inference', 'default_adain', 'restore', 'to_tensor',
-           'to_uint8', 'restore_faces']
+__all__ = ['LookupMode', 'DEFAULT_FIDELITY', 'COLOUR_SIGMA', 'TransformerSALayer', 'FuseBlock', 'code_lookup', 'adain',
+           'CodeFormer', 'gradient_reach', 'set_fused_attention', 'fast_inference', 'gaussian_low', 'input_colour',
+           'inference_colour', 'restore', 'to_tensor', 'to_uint8', 'restore_faces']
 
 # %% ../nbs/02_codeformer.ipynb #4b16556c
 class TransformerSALayer(nn.Module):
@@ -177,14 +177,30 @@ def fast_inference(model: nn.Module, channels_last: bool = False) -> nn.Module:
     if channels_last: model.to(memory_format=torch.channels_last)
     return model
 
-def default_adain(model: CodeFormer, adain: bool | None = None) -> bool:
-    "`adain` when given, else AdaIN at inference: on for top-1 decoding (the published inference), off for soft decoding."
-    return model.cfg.decode != "soft" if adain is None else adain
+COLOUR_SIGMA = 1 / 32   # input_colour's Gaussian σ as a fraction of the face size (chosen in nbs/ablate_colour.ipynb)
+
+def gaussian_low(t: torch.Tensor, s: float) -> torch.Tensor:
+    "Separable Gaussian blur (σ = `s` px, radius 3σ, reflected borders) of RGB images (B, 3, H, W), with a constant kernel."
+    r = math.ceil(3 * s)
+    g = np.exp(-0.5 * (np.arange(-r, r + 1) / s) ** 2)
+    g = torch.tensor(np.tile(g / g.sum(), (3, 1)), dtype=t.dtype, device=t.device)
+    t = F.conv2d(F.pad(t, (r, r, r, r), mode="reflect"), g.view(3, 1, 1, -1), groups=3)
+    return F.conv2d(t, g.view(3, 1, -1, 1), groups=3)
+
+def input_colour(out: torch.Tensor, x: torch.Tensor, sigma: float = COLOUR_SIGMA) -> torch.Tensor:
+    "`out` with its low frequencies (below a Gaussian of σ = `sigma` × size) replaced by those of the input `x`."
+    s = sigma * x.shape[-1]
+    return out - gaussian_low(out, s) + gaussian_low(x, s)
+
+def inference_colour(model: CodeFormer, adain: bool | None = None, colour_fix: bool | None = None) -> tuple[bool, bool]:
+    "(AdaIN, colour fix) as given, else the model's defaults: top-1 decoding AdaIN only (published), soft decoding `input_colour` only."
+    soft = model.cfg.decode == "soft"
+    return (not soft if adain is None else adain), (soft if colour_fix is None else colour_fix)
 
 def restore(model: CodeFormer, x: torch.Tensor, w: float = DEFAULT_FIDELITY, adain: bool | None = None, precision: str = "fp32",
-            channels_last: bool = False, ref: torch.Tensor | None = None) -> torch.Tensor:
+            channels_last: bool = False, ref: torch.Tensor | None = None, colour_fix: bool | None = None) -> torch.Tensor:
     "Restore aligned faces `x` (B, 3, S, S) in [-1, 1] with fidelity `w` (and reference embeddings `ref`); float32 in [-1, 1]."
-    adain = default_adain(model, adain)
+    adain, colour_fix = inference_colour(model, adain, colour_fix)
     if x.ndim != 4 or x.shape[1] != 3 or x.shape[-1] != model.cfg.img_size or x.shape[-2] != model.cfg.img_size:
         s = model.cfg.img_size
         raise ValueError(f"x: expected (B, 3, {s}, {s}) aligned faces, got {tuple(x.shape)}")
@@ -194,8 +210,9 @@ def restore(model: CodeFormer, x: torch.Tensor, w: float = DEFAULT_FIDELITY, ada
     if channels_last: x = x.contiguous(memory_format=torch.channels_last)
     ctx = torch.autocast(dev.type, dtype=dt) if dt is not None else contextlib.nullcontext()
     with torch.inference_mode(), ctx:
-        out = model(x, w=w, adain=adain, ref=None if ref is None else ref.to(dev))[0]
-    return out.float().clamp(-1, 1)
+        out = model(x, w=w, adain=adain, ref=None if ref is None else ref.to(dev))[0].float()
+        if colour_fix: out = input_colour(out, x.float())
+    return out.clamp(-1, 1)
 
 # %% ../nbs/02_codeformer.ipynb #3da9f62d
 def to_tensor(faces) -> torch.Tensor:
@@ -209,9 +226,10 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
 
 def restore_faces(model: CodeFormer, faces, w: float = DEFAULT_FIDELITY, batch: int = 8, adain: bool | None = None,
-                  ref: torch.Tensor | None = None) -> np.ndarray:
+                  ref: torch.Tensor | None = None, colour_fix: bool | None = None) -> np.ndarray:
     "Restore aligned uint8 faces (see `to_tensor`) in batches of `batch`, with reference embeddings `ref` (N or 1 rows); uint8 (N, S, S, 3)."
     s = model.cfg.img_size
     refs = lambda i: ref if ref is None or len(ref) == 1 else ref[i:i + batch]
-    out = [to_uint8(restore(model, to_tensor(faces[i:i + batch]), w=w, adain=adain, ref=refs(i))) for i in range(0, len(faces), batch)]
+    out = [to_uint8(restore(model, to_tensor(faces[i:i + batch]), w=w, adain=adain, ref=refs(i), colour_fix=colour_fix))
+           for i in range(0, len(faces), batch)]
     return np.concatenate(out) if out else np.zeros((0, s, s, 3), np.uint8)

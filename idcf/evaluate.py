@@ -28,7 +28,7 @@ from .references import evaluation_references
 from .runs import default_checkpoint, reference_checkpoint, shipped_weights, SHIPPED_PRESET
 
 # %% auto #0
-__all__ = ['CEILING', 'REFERENCE_GUIDED', 'WRONG_REFERENCE', 'TOP1_DECODING', 'UNAVAILABLE', 'METRICS', 'Method',
+__all__ = ['CEILING', 'REFERENCE_GUIDED', 'WRONG_REFERENCE', 'TOP1_DECODING', 'NO_COLOUR_FIX', 'UNAVAILABLE', 'METRICS', 'Method',
            'default_methods', 'testset_name', 'testset_dir', 'prepare_testset', 'Scorer', 'restore_testset',
            'reconstruction_scores', 'EvalConfig', 'evaluate_methods', 'load_results', 'public_qualitative_rows']
 
@@ -39,7 +39,8 @@ class Method:
     name: str
     checkpoint: str = ""
     w: float = DEFAULT_FIDELITY
-    adain: bool | None = None   # None: the model's inference default (`codeformer.default_adain`)
+    adain: bool | None = None   # None: the model's inference default (`codeformer.inference_colour`)
+    colour_fix: bool | None = None  # the input's low-frequency colour (`codeformer.input_colour`); None: the model's default
     lambda_ids: float | None = None
     stage: int | None = None
     source: str = "lq"          # what the model is fed: 'lq' (degraded input) or 'hq' (ground truth: the Stage I ceiling)
@@ -73,6 +74,7 @@ CEILING = "Stage I VQGAN on ground truth (ceiling)"
 REFERENCE_GUIDED = "Reference-guided ID-CodeFormer (λ=0.1)"
 WRONG_REFERENCE = "Reference-guided, wrong-identity reference (control)"
 TOP1_DECODING = "ID-CodeFormer (λ=0.1), top-1 codes (published decoding)"
+NO_COLOUR_FIX = "ID-CodeFormer (λ=0.1), without the input's colour (network alone)"
 
 # %% ../nbs/10_evaluate.ipynb #6b8e0fb1
 def default_methods(preset: str = SHIPPED_PRESET, seed: int = 0, sweep=(0.0, 0.03, 0.1, 0.3, 1.0)) -> list[Method]:
@@ -83,7 +85,9 @@ def default_methods(preset: str = SHIPPED_PRESET, seed: int = 0, sweep=(0.0, 0.0
     out = [Method("Degraded input")]
     for lam, label in ((0.0, "CodeFormer (λ=0)"), (0.1, "ID-CodeFormer (λ=0.1)")):
         if (c := find(3, lam)): out.append(Method(label, c, DEFAULT_FIDELITY, None, lam, 3))
-        if c and lam == 0.1 and checkpoint_config(c).decode == "soft": out.append(Method(TOP1_DECODING, c, DEFAULT_FIDELITY, False, lam, 3, decode="hard"))   # only the decoding differs
+        if c and lam == 0.1 and checkpoint_config(c).decode == "soft":     # inference ablations: only the named choice differs
+            out += [Method(TOP1_DECODING, c, DEFAULT_FIDELITY, False, lam, 3, decode="hard", colour_fix=True),
+                    Method(NO_COLOUR_FIX, c, DEFAULT_FIDELITY, None, lam, 3, colour_fix=False)]
     if (ref := reference_checkpoint(preset, seed)):
         out += [Method(name, str(ref[1]), DEFAULT_FIDELITY, None, 0.1, 3, reference=mode, reference_photos=ref[0])
                 for name, mode in ((REFERENCE_GUIDED, "same"), (WRONG_REFERENCE, "wrong"))]
@@ -247,8 +251,8 @@ def restore_testset(method: Method, lq: torch.Tensor, device="cpu", batch: int =
             raise ValueError(f"method {method.name!r}: the model restores {model.cfg.img_size} px faces, the test set has {lq.shape[-1]} px")
         chunks = tqdm([lq[i:i + batch] for i in range(0, len(lq), batch)], desc=method.name, leave=False)
         if method.stage == 1: out = [to_uint8(_reconstruct(model, to_tensor(x))) for x in chunks]
-        else: out = [restore_faces(model, x, method.w, batch, method.adain, None if ref is None else ref[k * batch:(k + 1) * batch])
-                     for k, x in enumerate(chunks)]
+        else: out = [restore_faces(model, x, method.w, batch, method.adain, None if ref is None else ref[k * batch:(k + 1) * batch],
+                                   method.colour_fix) for k, x in enumerate(chunks)]
         out = torch.from_numpy(np.concatenate(out)).permute(0, 3, 1, 2)
     if save_dir is not None and files is not None:
         save_dir.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from .core import get_device, repo_root, atomic_write_json, results_root, shippe
 from .imageio import read_image, write_image, list_images, ImageError, MAX_PIXELS
 from .align import FaceDetector, align_face, paste_back, select_faces
 from .checkpoint import load_codeformer
-from .codeformer import fast_inference, restore_faces, default_adain, DEFAULT_FIDELITY
+from .codeformer import fast_inference, restore_faces, inference_colour, input_colour, DEFAULT_FIDELITY
 from .references import embed_reference_photos
 from .runs import default_checkpoint, shipped_weights, checkpoints_mb, CHECKPOINT_BUDGET_MB, SHIPPED_PRESET
 
@@ -241,14 +241,19 @@ def restore_photos(inputs, out_dir: str | os.PathLike, checkpoint=None, opts: Re
 
 # %% ../nbs/12_restore.ipynb #ce32fbc2
 class _AtFidelity(torch.nn.Module):
-    def __init__(self, model, w: float, adain: bool | None = None):
-        super().__init__(); self.model, self.w, self.adain = model, w, default_adain(model, adain)
-    def forward(self, x): return self.model(x, w=self.w, adain=self.adain)[0]
+    "The model at fidelity `w` with its inference colour defaults (`inference_colour`), as `restore` runs it."
+    def __init__(self, model, w: float):
+        super().__init__(); self.model, self.w = model, w
+        self.adain, self.colour_fix = inference_colour(model)
+    def forward(self, x):
+        out = self.model(x, w=self.w, adain=self.adain)[0]
+        return input_colour(out, x) if self.colour_fix else out
 
-def export_onnx(checkpoint: str | os.PathLike, path: str | os.PathLike, fidelity: float = DEFAULT_FIDELITY, opset: int = 17) -> Path:
-    "Export a CodeFormer checkpoint at fidelity `fidelity` to ONNX (input 'faces': B x 3 x S x S in [-1, 1])."
+def export_onnx(checkpoint: str | os.PathLike | torch.nn.Module, path: str | os.PathLike, fidelity: float = DEFAULT_FIDELITY,
+                opset: int = 17) -> Path:
+    "Export a CodeFormer (checkpoint or model) at fidelity `fidelity` to ONNX (input 'faces': B x 3 x S x S in [-1, 1])."
     import warnings
-    model = load_codeformer(checkpoint).eval()
+    model = (checkpoint if isinstance(checkpoint, torch.nn.Module) else load_codeformer(checkpoint)).eval()
     for m in model.modules():
         if hasattr(m, "fused"): m.fused = False
     s = model.cfg.img_size

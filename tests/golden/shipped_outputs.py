@@ -33,7 +33,7 @@ def outputs(root: Path, preset: str) -> dict:
     with torch.inference_mode():
         for lam, ws in (("0", (0.5,)), ("0.1", (0.0, 0.5, 1.0))):
             m = load_codeformer(ck / f"stage3-{preset}-lambda{lam}.safetensors").eval()
-            adain = m.cfg.decode != "soft"        # the inference default (codeformer.default_adain); published: on
+            adain = m.cfg.decode != "soft"        # the inference default (codeformer.inference_colour); published: on
             for w in ws: out[f"stage3_lambda{lam}_w{w:g}"] = u8(m(x, w=w, adain=adain)[0])
         out["stage1"] = u8(load_vqgan(ck / f"stage1-{preset}.safetensors").eval()(x)[0])
     return out
