@@ -40,13 +40,13 @@ class Method:
     checkpoint: str = ""
     w: float = DEFAULT_FIDELITY
     adain: bool | None = None   # None: the model's inference default (`codeformer.inference_colour`)
-    colour_fix: bool | None = None  # the input's low-frequency colour (`codeformer.input_colour`); None: the model's default
     lambda_ids: float | None = None
     stage: int | None = None
     source: str = "lq"          # what the model is fed: 'lq' (degraded input) or 'hq' (ground truth: the Stage I ceiling)
     reference: str = ""         # '' none; 'same': other photos of the person; 'wrong': another test identity's (the control)
     reference_photos: int = 1   # reference photos per face (their embeddings are averaged)
     decode: str = ""            # '' the checkpoint's own decoding; 'hard' (the published top-1 codes) or 'soft' (the expected code)
+    colour_fix: bool | None = None  # the input's low-frequency colour (`codeformer.input_colour`); None: the model's default
 
     def __post_init__(self):
         if self.source not in ("lq", "hq"): raise ValueError(f"method {self.name!r}: source={self.source!r}, expected 'lq' or 'hq'")
