@@ -39,11 +39,12 @@ def _restore_parser(sub):
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--no-crops", action="store_true", help="do not save per-face crops")
     p.add_argument("--max-megapixels", type=float, default=120, help="refuse larger inputs (default 120)")
+    p.add_argument("--no-colour-fix", action="store_true", help="keep the network's own colours (soft-decoding models take the input's)")
 
 def cmd_restore(a) -> int:
     opts = RestoreOptions(fidelity=a.fidelity, aligned=a.aligned, all_faces=a.all_faces, batch=a.batch, device=a.device,
                           overwrite=a.overwrite, save_crops=not a.no_crops, max_pixels=int(a.max_megapixels * 1e6),
-                          references=tuple(a.reference))
+                          references=tuple(a.reference), colour_fix=False if a.no_colour_fix else None)
     rep = restore_photos(a.inputs, a.output, a.checkpoint, opts)
     n_ok, n_bad = len(rep["photos"]), len(rep["failed"])
     print(f"{n_ok} photo(s) restored ({rep['faces_restored']} faces), {n_bad} failed; report: {Path(a.output) / 'report.json'}")

@@ -112,6 +112,7 @@ class RestoreOptions:
     save_crops: bool = True
     max_pixels: int = MAX_PIXELS
     references: tuple = ()      # other photos of the person (reference-guided checkpoints only)
+    colour_fix: bool | None = None  # the input's low-frequency colour (`codeformer.input_colour`); None: the model's default
 
 # %% ../nbs/12_restore.ipynb #ec7295a5
 class Restorer:
@@ -137,7 +138,7 @@ class Restorer:
 
     def restore_faces(self, faces: list[np.ndarray]) -> list[np.ndarray]:
         "Restore aligned uint8 faces (size x size x 3) in batches."
-        return list(restore_faces(self.model, faces, self.opts.fidelity, self.opts.batch, ref=self.ref))
+        return list(restore_faces(self.model, faces, self.opts.fidelity, self.opts.batch, ref=self.ref, colour_fix=self.opts.colour_fix))
 
 # %% ../nbs/12_restore.ipynb #a2d1117c
 @patch
