@@ -44,9 +44,9 @@ from .runs import (TRAIN_PRESETS, run_name, run_folders, finished_here, latest_r
 __all__ = ['FIDELITY_SCHEDULES', 'TRANSFORMER_PARTS', 'CARRY_DTYPES', 'LITE_DROP', 'TrainConfig', 'run_dir', 'resolve',
            'arch_config', 'lr_factor', 'ema_update', 'stage3_phase', 'FaceBatcher', 'fixed_val_set', 'trainable_names',
            'build_networks', 'Losses', 'step_stage1', 'step_stage2', 'step_stage3', 'CodeRestarter', 'save_state',
-           'load_state', 'MetricsLog', 'validate', 'save_carry', 'load_carry', 'carry_unfinished', 'TrainingDiverged',
-           'average_gradients', 'TrainingSession', 'optimisers', 'warm_start', 'train_step', 'train', 'finish_run',
-           'notebook_config', 'plot_metrics', 'main']
+           'load_state', 'MetricsLog', 'validate', 'DegradedInput', 'save_carry', 'load_carry', 'carry_unfinished',
+           'TrainingDiverged', 'average_gradients', 'TrainingSession', 'optimisers', 'warm_start', 'train_step',
+           'train', 'finish_run', 'notebook_config', 'plot_metrics', 'main']
 
 # %% ../nbs/08_train.ipynb #c3ae4ed1
 FIDELITY_SCHEDULES = ("published", "uniform")   # Stage III: at which fidelity w the fusion meets its image losses
@@ -166,12 +166,11 @@ def _resolve_checkpoints(cfg: TrainConfig, check_files: bool) -> TrainConfig:
     if check_files and cfg.stage >= 2:
         if not cfg.vqgan_ckpt: cfg.vqgan_ckpt = str(stage_weights(1, cfg.preset, 0.0, cfg.seed, role="vqgan_ckpt"))
         if cfg.stage == 3 and not cfg.init_ckpt: cfg.init_ckpt = _stage3_start(cfg)
+        stage2 = f"nbs/train_stage2.ipynb -p preset {cfg.preset} -p lambda_ids {cfg.lambda_ids:g}" + (f" -p references {cfg.references}" if cfg.references else "")
+        train_cmd = {"vqgan_ckpt": f"nbs/train_stage1.ipynb -p preset {cfg.preset}", "init_ckpt": stage2}
         for name in ("vqgan_ckpt",) + (("init_ckpt",) if cfg.stage == 3 and cfg.init_ckpt else ()):
             if not Path(getattr(cfg, name)).is_file():
-                _fail(name, f"checkpoint {getattr(cfg, name)} not found — train the previous stage first "
-                            f"(papermill nbs/train_stage{1 if name == 'vqgan_ckpt' else 2}.ipynb -p preset {cfg.preset}"
-                            + ("" if name == "vqgan_ckpt" else f" -p lambda_ids {cfg.lambda_ids:g}" + (f" -p references {cfg.references}" if cfg.references else ""))
-                            + ") or pass its path")
+                _fail(name, f"checkpoint {getattr(cfg, name)} not found — train the previous stage first (papermill {train_cmd[name]}) or pass its path")
     return cfg
 
 def _stage3_start(cfg: TrainConfig) -> str:
@@ -475,6 +474,10 @@ def validate(cfg, ema: nn.Module, val: tuple, idnet, dlib: DlibJudge | None = No
     res["val_ids"] = cosine(idnet(out), idnet(hq)).mean().item() if idnet is not None else None
     res["val_dlib"] = cosine(*(torch.from_numpy(dlib.embed(x)) for x in (out, hq))).mean().item() if dlib is not None else None
     return res
+
+class DegradedInput(nn.Module):
+    "The degraded input itself as a restorer: the baseline row `validate` scores beside trained networks."
+    def forward(self, x, **kw): return (x,)
 
 # %% ../nbs/08_train.ipynb #01cfe7dc
 CARRY_DTYPES = {"model": torch.float16, "ema": torch.float16, "disc": torch.float16, "opt_g": torch.bfloat16, "opt_d": torch.bfloat16}
