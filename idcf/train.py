@@ -61,6 +61,7 @@ class TrainConfig:
     decode: str | None = None        # the model's `decode` (codes → latent in Stage III and at inference): 'hard' or 'soft' (None: the preset's, else 'hard')
     tau: float = 1.0                 # softmax temperature of the differentiable lookup
     ids_reach_encoder: bool = False  # Stage III: let L_ids (only) also train encoder + transformer
+    train_predictor: bool = True     # Stage III: code losses go on training encoder + transformer (published); False keeps Stage II's
     references: int = 0              # Stage II/III: other photos of the person conditioning the transformer (0: off, published)
     perceptual: str = "lpips-vgg"    # 'lpips-vgg' (published), 'ssim' (explicit substitute) or 'none'
     quantizer: str | None = None     # Stage I lookup, 'nearest' or 'cosine' (None: the preset's architecture)
@@ -148,6 +149,9 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
         if getattr(cfg, k) is None: setattr(cfg, k, v)      # not in this preset's stage: off
     cfg.milestones = tuple(cfg.milestones)
     if cfg.fidelity_schedule not in FIDELITY_SCHEDULES: _fail("fidelity_schedule", f"{cfg.fidelity_schedule!r}: expected one of {FIDELITY_SCHEDULES}")
+    if not cfg.train_predictor and (cfg.stage != 3 or cfg.fidelity_schedule != "uniform" or cfg.ids_reach_encoder):
+        _fail("train_predictor", "False (Stage II's encoder + transformer kept) is a Stage III choice that needs fidelity_schedule='uniform' "
+              "(the published schedule's code-loss-only iterations would train nothing) and ids_reach_encoder=False")
     for k in ("iters", "batch", "ckpt_every", "log_every", "val_every"):
         if not isinstance(getattr(cfg, k), int) or getattr(cfg, k) <= 0: _fail(k, f"{getattr(cfg, k)!r} must be an integer > 0")
     for k in ("lr_end", "w_gan", "w_fft", "w_fm", "code_restart", "disc_start", "val_size", "grad_clip"):
@@ -252,7 +256,9 @@ def fixed_val_set(faces: torch.Tensor, n: int, seed: int = 12345, ranges: str = 
 # %% ../nbs/08_train.ipynb #812f08b2
 TRANSFORMER_PARTS = ("position_emb", "feat_emb", "ft_layers", "idx_pred_layer", "ref_film")   # ref_film: reference models only
 
-def trainable_names(stage: int) -> tuple:
+def trainable_names(stage: int, predictor: bool = True) -> tuple:
+    "Top-level modules a stage trains; Stage III without `predictor` trains only the CFT, keeping Stage II's encoder + transformer."
+    if stage == 3 and not predictor: return ("fuse_convs_dict",)
     return {1: ("encoder", "quantize", "generator"), 2: ("encoder",) + TRANSFORMER_PARTS,
             3: ("encoder",) + TRANSFORMER_PARTS + ("fuse_convs_dict",)}[stage]
 
@@ -275,7 +281,7 @@ def build_networks(cfg: TrainConfig, device: torch.device) -> dict:
         elif cfg.init_ckpt: load_weights(model, cfg.init_ckpt)     # '' only when a carried state resumes the run
         hq = VQAutoEncoder(arch); load_weights(hq, cfg.vqgan_ckpt)
         nets["hq_vqgan"] = hq.to(device).eval().requires_grad_(False)
-    keep = trainable_names(cfg.stage)
+    keep = trainable_names(cfg.stage, cfg.train_predictor)
     for n, p in model.named_parameters(): p.requires_grad_(n.split(".")[0] in keep)
     nets["model"] = model.to(device)
     nets["ema"] = copy.deepcopy(model).eval().requires_grad_(False)
