@@ -69,9 +69,10 @@ def main(argv: list[str] | None = None) -> None:
         if nb and not out and nb != "-" and Path(nb).suffix == ".ipynb":
             dest = executed_path(nb, _cli_params(ctx.params))
             if dest is not None and re.fullmatch(r"train_stage[123]\.ipynb", Path(nb).name):
-                from idcf.runs import finished_here
-                if finished_here(dest.parent) and not _cli_params(ctx.params).get("overwrite"):
-                    print(f"idcf: {dest.parent} holds a finished run and its weights: nothing to do (-p overwrite True trains it again)", file=sys.stderr)
+                from idcf.runs import finished_here, longer
+                p = _cli_params(ctx.params)
+                if finished_here(dest.parent) and not p.get("overwrite") and not longer(dest.parent, p.get("iters")):
+                    print(f"idcf: {dest.parent} holds a finished run and its weights: nothing to do (-p overwrite True trains it again, a larger -p iters continues it)", file=sys.stderr)
                     return
             if dest is not None:
                 if not dest.parent.exists(): created = dest.parent

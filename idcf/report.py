@@ -24,7 +24,7 @@ from .runs import TRAIN_PRESETS
 __all__ = ['COLUMNS', 'SEED_PAPER', 'MAIN', 'BASE', 'OURS', 'COMPARISONS', 'PLACEHOLDER', 'HAND_NUMBERS_ALLOWED', 'summarise',
            'wide_table', 'fake_results', 'write_table1', 'save_fig', 'lambda_figure', 'per_image_figure', 'grid_figure',
            'pixel_grid', 'logged_seconds', 'fact_key', 'training_facts', 'runs_table', 'reference_section', 'md_to_tex',
-           'flatten', 'fill_template', 'hand_typed_numbers', 'build_paper']
+           'flatten', 'fill_template', 'hand_typed_numbers', 'build_paper', 'log_trend']
 
 # %% ../nbs/11_report.ipynb #1f2f43f6
 COLUMNS = [  # (csv column or set metric, header, better, per-image?)
@@ -358,3 +358,11 @@ def build_paper(values: dict, tables: dict, papers: Path | None = None, compile_
         out["pdf"] = papers / "paper.pdf" if r.returncode == 0 else f"{engine} failed: {r.stdout[-500:]}"
     else: out["pdf"] = "no TeX engine (tectonic or pdflatex) installed: LaTeX source written, PDF not built"
     return out
+
+# %% ../nbs/11_report.ipynb #c1a2b3d5
+def log_trend(x: np.ndarray, y: np.ndarray, x_end: float) -> tuple[float, float, float]:
+    "Fit y = a + b·ln(x) on the second half of the points; returns (a, b, y at x_end) (NaNs with fewer than two distinct x)."
+    x, y = np.asarray(x, float)[len(x) // 2:], np.asarray(y, float)[len(y) // 2:]
+    if len(x) < 2 or np.ptp(np.log(x)) == 0: return float("nan"), float("nan"), float("nan")
+    b, a = np.polyfit(np.log(x), y, 1)
+    return float(a), float(b), float(a + b * np.log(x_end))

@@ -5,6 +5,7 @@
 # %% ../nbs/07a_runs.ipynb #33c6fdae
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -14,8 +15,9 @@ from .datasets import BuildConfig, build_identity_dataset
 
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'SHIPPED_PRESET', 'CHECKPOINT_BUDGET_MB', 'resolve_preset', 'check_preset',
-           'preset_dataset', 'run_name', 'run_folders', 'finished_here', 'latest_run', 'default_checkpoint',
-           'shipped_weights', 'carry_path', 'stage_weights', 'reference_checkpoint', 'checkpoints_mb']
+           'preset_dataset', 'run_name', 'run_folders', 'finished_here', 'finished_iters', 'longer', 'latest_run',
+           'default_checkpoint', 'shipped_weights', 'carry_path', 'stage_weights', 'reference_checkpoint',
+           'checkpoints_mb']
 
 # %% ../nbs/07a_runs.ipynb #12f0e496
 TRAIN_PRESETS = {
@@ -92,8 +94,19 @@ def run_folders(name: str) -> list[Path]:
     return out
 
 def finished_here(out: Path) -> bool:
-    "A finished run whose final weights are in its folder: running it again has nothing to do."
+    "A finished run whose final weights are in its folder: running it again has nothing to do (unless `longer`)."
     return run_status(out) == "finished" and (Path(out) / "net_g_ema.pth").is_file()
+
+# %% ../nbs/07a_runs.ipynb #f1a2b3c4
+def finished_iters(out: Path) -> int | None:
+    "The `iters` of the finished run recorded in `out` (None: no finished record)."
+    rec = json.loads((Path(out) / "run.json").read_text()) if run_status(out) == "finished" else {}
+    return rec.get("config", {}).get("iters")
+
+def longer(out: Path, iters: int | None) -> bool:
+    "A finished run in `out` that stopped short of `iters` and kept its state (ckpt/latest.pt): training it to `iters` continues it."
+    done = finished_iters(out)
+    return bool(iters and done and done < iters and (Path(out) / "ckpt" / "latest.pt").is_file())
 
 def latest_run(stage: int, preset: str, lambda_ids: float, seed: int, references: int = 0) -> Path:
     "The newest folder of this run name (the plain name when there is none yet)."

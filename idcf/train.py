@@ -37,7 +37,7 @@ from .losses import (PerceptualLoss, PERCEPTUAL_CHOICES, d_hinge_loss, g_hinge_l
 from .identity import load_identity_net, identity_loss, cosine, DlibJudge
 from .datasets import load_faces, read_manifest
 from .references import ReferencePicker, REF_DIM, REF_DROP
-from .runs import (TRAIN_PRESETS, run_name, run_folders, finished_here, latest_run, default_checkpoint,
+from .runs import (TRAIN_PRESETS, run_name, run_folders, finished_here, finished_iters, longer, latest_run, default_checkpoint,
                        stage_weights, shipped_weights, carry_path, resolve_preset, preset_dataset, checkpoints_mb, CHECKPOINT_BUDGET_MB)
 
 # %% auto #0
@@ -448,13 +448,15 @@ class MetricsLog:
         if not self.path.exists(): return
         rows = list(csv.DictReader(open(self.path)))
         keep = [r for r in rows if int(r["iter"]) <= it]
-        if rows:
-            self.fields = list(rows[0].keys())
-            lines = [",".join(self.fields)] + [",".join(r[f] for f in self.fields) for r in keep]
-            atomic_write_text(self.path, "\n".join(lines) + "\n")
+        if rows: self.fields = list(rows[0].keys()); self._rewrite(keep)
+    def _rewrite(self, rows: list[dict]) -> None:
+        lines = [",".join(self.fields)] + [",".join(r.get(f) or "" for f in self.fields) for r in rows]
+        atomic_write_text(self.path, "\n".join(lines) + "\n")
     def append(self, row: dict) -> None:
         new = not self.path.exists()
         if self.fields is None: self.fields = list(row) if new else next(csv.reader(open(self.path)))
+        if not new and (more := [k for k in row if k not in self.fields]):   # a column newer code logs: old rows leave it empty
+            old = list(csv.DictReader(open(self.path))); self.fields += more; self._rewrite(old)
         with open(self.path, "a") as f:
             if new: f.write(",".join(self.fields) + "\n")
             f.write(",".join("" if row.get(k) is None else (f"{row[k]:.7g}" if isinstance(row[k], float) else str(row[k]))
@@ -609,6 +611,7 @@ class TrainingSession:
     start: int = 0                   # first iteration of this session
     t_before: float = 0.0            # training seconds of earlier sessions of this run
     data_history: list = field(default_factory=list)   # the dataset builds the run trained on, from which iteration
+    earlier: list = field(default_factory=list)        # shorter schedules the run finished before a larger `iters` extended it
 
     @property
     def ck(self) -> Path: return self.out / "ckpt" / "latest.pt"
@@ -644,6 +647,7 @@ def _session(cfg: TrainConfig, out: Path, rank: int, world: int) -> TrainingSess
     return TrainingSession(cfg, out, device, rank, world, nets, L, opts, params, FaceBatcher(faces, cfg.batch, cfg.seed, rank, world, picker, cfg.references),
                            restarter, MetricsLog(out / "metrics.csv"), val, manifest, autocast_dtype(device, cfg.precision))
 
+# %% ../nbs/08_train.ipynb #f1a2b3c5
 def _data_history(s: TrainingSession, resumed: bool) -> list:
     "The run record's dataset builds, plus this session's when it differs (a build made on another machine)."
     rec = json.loads((s.out / "run.json").read_text()) if resumed and (s.out / "run.json").is_file() else {}
@@ -653,6 +657,16 @@ def _data_history(s: TrainingSession, resumed: bool) -> list:
         print(f"{s.out.name}: resuming at iteration {s.start} on another build of the dataset ({now['sha256'][:12]}, was "
               f"{hist[-1]['sha256'][:12]}: the same photos and split, aligned elsewhere); run.json records both")
     return hist if hist and hist[-1].get("sha256") == now["sha256"] else hist + [now]
+
+def _earlier_schedules(s: TrainingSession) -> list:
+    "The record's earlier schedules, plus the finished one this session extends (its weights, validation, code version)."
+    rec = json.loads((s.out / "run.json").read_text()) if (s.out / "run.json").is_file() else {}
+    hist = rec.get("earlier_schedules", [])
+    if rec.get("status") == "finished" and rec["config"]["iters"] < s.cfg.iters:
+        hist = hist + [{k: rec.get(k) for k in ("git", "weights", "final_validation")} | {"iters": rec["config"]["iters"]}]
+        if s.rank == 0: print(f"{s.out.name}: finished at {hist[-1]['iters']} iterations; continuing it to {s.cfg.iters} "
+                              f"(from here on the learning rate follows the {s.cfg.iters}-iteration schedule)")
+    return hist
 
 def _resume(s: TrainingSession, resume: bool) -> None:
     "Continue from ckpt/latest.pt, else from the carried state; a fresh start drops an old metrics log."
@@ -666,7 +680,7 @@ def _resume(s: TrainingSession, resume: bool) -> None:
         s.t_before = float(extra.get("elapsed_s", 0.0))
         if "code_counts" in extra: s.restarter.counts.copy_(extra["code_counts"])
         if s.rank == 0: s.log.truncate(s.start); print(f"resuming {s.out.name} from iteration {s.start}")
-        s.data_history = _data_history(s, True)
+        s.data_history, s.earlier = _data_history(s, True), _earlier_schedules(s)
     else:
         if s.rank == 0 and s.log.path.exists(): s.log.path.unlink()
         if s.cfg.stage == 1 and s.cfg.init_ckpt: warm_start(s)
@@ -763,8 +777,9 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
     rank, world = _dist_info()
     if cfg.threads: torch.set_num_threads(cfg.threads)
     out = run_dir(cfg)
-    if finished_here(out) and not cfg.overwrite:
-        if rank == 0: print(f"{out}: this run has finished (net_g_ema.pth is there); nothing to do — overwrite=True trains it again")
+    if finished_here(out) and not cfg.overwrite and not longer(out, cfg.iters):
+        if rank == 0: print(f"{out}: this run has finished (net_g_ema.pth is there); nothing to do — overwrite=True trains "
+                            "it again, a larger `iters` continues it")
         return out
     resume = cfg.resume and not (cfg.overwrite and run_status(out) == "finished")     # overwrite: from scratch
     if rank == 0: (out / "ckpt").mkdir(parents=True, exist_ok=True)
@@ -796,7 +811,8 @@ def _record(s: TrainingSession, status: str, **extra) -> None:
                      architecture=asdict(arch_config(cfg)), world_size=s.world, perceptual_loss=cfg.perceptual,
                      identity_net=getattr(s.L.idnet, "name", None), data_history=s.data_history,
                      init_checkpoints={k: {"path": getattr(cfg, k), "sha256": sha256_file(getattr(cfg, k))}
-                                       for k in ("vqgan_ckpt", "init_ckpt") if getattr(cfg, k)}, **extra)
+                                       for k in ("vqgan_ckpt", "init_ckpt") if getattr(cfg, k)},
+                     **({"earlier_schedules": s.earlier} if s.earlier else {}), **extra)
 
 def _final_validation(out: Path) -> dict:
     rows = [r for r in csv.DictReader(open(out / "metrics.csv")) if r.get("val_psnr")] if (out / "metrics.csv").exists() else []
