@@ -87,15 +87,18 @@ def bootstrap_ci(values: np.ndarray, n_boot: int = 10_000, seed: int = 0, alpha:
     means = v[idx].mean(1)
     return float(v.mean()), float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2))
 
-def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 10_000, seed: int = 0, alpha: float = 0.05) -> dict:
-    "Mean of b − a over paired samples with its bootstrap interval and a two-sided bootstrap p-value."
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 10_000, seed: int = 0, alpha: float = 0.05,
+                     groups: np.ndarray | None = None) -> dict:
+    "Mean of b − a over paired samples with its bootstrap interval and a two-sided bootstrap p-value; `groups` (e.g. identities): resample whole groups."
     a, b = np.asarray(a, float), np.asarray(b, float)
     if a.shape != b.shape: raise ValueError(f"paired_bootstrap: {a.shape} vs {b.shape} — the methods were not scored on the same images")
     ok = np.isfinite(a) & np.isfinite(b)
     d = (b - a)[ok]
-    if len(d) == 0: return {"diff": float("nan"), "lo": float("nan"), "hi": float("nan"), "p": float("nan"), "n": 0}
-    idx = np.random.default_rng(seed).integers(0, len(d), (n_boot, len(d)))
-    means = d[idx].mean(1)
+    if len(d) == 0: return {"diff": float("nan"), "lo": float("nan"), "hi": float("nan"), "p": float("nan"), "n": 0, "groups": 0}
+    _, g = np.unique(np.arange(len(d)) if groups is None else np.asarray(groups)[ok], return_inverse=True)
+    sums, counts = np.bincount(g, d), np.bincount(g).astype(float)
+    idx = np.random.default_rng(seed).integers(0, len(sums), (n_boot, len(sums)))
+    means = sums[idx].sum(1) / counts[idx].sum(1)
     p = 2 * min((means <= 0).mean(), (means >= 0).mean())
     return {"diff": float(d.mean()), "lo": float(np.quantile(means, alpha / 2)), "hi": float(np.quantile(means, 1 - alpha / 2)),
-            "p": float(min(1.0, p)), "n": int(len(d))}
+            "p": float(min(1.0, p)), "n": int(len(d)), "groups": len(sums)}

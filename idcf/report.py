@@ -22,9 +22,10 @@ from .runs import TRAIN_PRESETS
 
 # %% auto #0
 __all__ = ['COLUMNS', 'SEED_PAPER', 'MAIN', 'BASE', 'OURS', 'COMPARISONS', 'PLACEHOLDER', 'HAND_NUMBERS_ALLOWED', 'summarise',
-           'wide_table', 'fake_results', 'write_table1', 'save_fig', 'lambda_figure', 'per_image_figure', 'grid_figure',
-           'pixel_grid', 'logged_seconds', 'fact_key', 'training_facts', 'runs_table', 'reference_section', 'md_to_tex',
-           'flatten', 'fill_template', 'hand_typed_numbers', 'build_paper', 'log_trend']
+           'wide_table', 'fake_results', 'clustered_md', 'write_table1', 'save_fig', 'lambda_figure',
+           'per_image_figure', 'grid_figure', 'pixel_grid', 'logged_seconds', 'fact_key', 'training_facts',
+           'runs_table', 'reference_section', 'md_to_tex', 'flatten', 'fill_template', 'hand_typed_numbers',
+           'build_paper', 'log_trend']
 
 # %% ../nbs/11_report.ipynb #1f2f43f6
 COLUMNS = [  # (csv column or set metric, header, better, per-image?)
@@ -73,14 +74,15 @@ def summarise(results: dict, n_boot: int = 10_000, seed: int = 0) -> pd.DataFram
     return pd.DataFrame(rows)
 
 def _paired_rows(results: dict, base: str, other: str, n_boot: int, seed: int) -> list[dict]:
-    "Rows '<other> − <base>': paired bootstrap of the per-image differences of every per-image metric."
+    "Rows '<other> − <base>': paired bootstrap of the per-image differences of every per-image metric, per face and per identity (lo_id, hi_id)."
     a, b, rows = results[base][0], results[other][0], []
     if list(a["lq"]) != list(b["lq"]): raise ValueError(f"{base} and {other} were not scored on the same images")
     for col, header, better, per_image in COLUMNS:
         if not per_image or col not in a.columns or not pd.api.types.is_numeric_dtype(a[col]): continue
         d = paired_bootstrap(a[col].to_numpy(float), b[col].to_numpy(float), n_boot, seed)
+        c = paired_bootstrap(a[col].to_numpy(float), b[col].to_numpy(float), n_boot, seed, groups=a.get("identity"))
         rows.append({"method": f"{other} − {base}", "metric": col, "header": header, "value": d["diff"], "lo": d["lo"],
-                     "hi": d["hi"], "n": d["n"], "status": "ok", "p": d["p"]})
+                     "hi": d["hi"], "n": d["n"], "status": "ok", "p": d["p"], "lo_id": c["lo"], "hi_id": c["hi"], "identities": c["groups"]})
     return rows
 
 def _fmt(v, lo=None, hi=None, metric=""):
@@ -106,7 +108,7 @@ def fake_results(n: int = 300, d_ids: float = 0.01, d_psnr: float = -0.1, seed: 
     rng = np.random.default_rng(seed)
     base_ids, base_psnr = rng.normal(0.6, 0.15, n), rng.normal(23, 2, n)
     def mk(name, ids, ps):
-        df = pd.DataFrame({"lq": [f"lq/{i}.png" for i in range(n)], "identity": 1, "source": "x", "psnr": ps, "ssim": 0.7,
+        df = pd.DataFrame({"lq": [f"lq/{i}.png" for i in range(n)], "identity": np.arange(n) % 30, "source": "x", "psnr": ps, "ssim": 0.7,
                            "lpips_alex": UNAVAILABLE, "ids_arcface": ids, "deg_arcface": np.degrees(np.arccos(np.clip(ids, -1, 1)))})
         return df, {"images": n, "unavailable": {"lpips": "LPIPS-alex needs alexnet-owt-7be5be79.pth"}, "set_metrics": {"fid": UNAVAILABLE},
                     "method": {"name": name}}
@@ -123,6 +125,19 @@ def _tex(df: pd.DataFrame, caption: str) -> str:
     t = t.replace("↓", r"$\downarrow$").replace("↑", r"$\uparrow$").replace("λ", r"$\lambda$").replace("−", "$-$")
     return f"\\begin{{table*}}[t]\n\\centering\\scriptsize\n\\caption{{{caption}}}\n{t}\\end{{table*}}\n"
 
+def clustered_md(long: pd.DataFrame, metrics=("psnr", "ids_arcface", "ids_dlib")) -> str:
+    "Markdown of the paired differences of `metrics` with both intervals: faces resampled, and identities resampled ('' without)."
+    d = long[long["metric"].isin(metrics) & long["lo_id"].notna()] if "lo_id" in long else long.iloc[:0]
+    if d.empty: return ""
+    cells = {}
+    for r in d.itertuples():
+        k = 2 if r.metric == "psnr" else 4
+        cells.setdefault(r.method, {})[r.header] = f"{r.value:+.{k}f} [{r.lo:+.{k}f}, {r.hi:+.{k}f}]; [{r.lo_id:+.{k}f}, {r.hi_id:+.{k}f}]"
+    return (f"\n## Paired differences, faces or identities resampled\n\nFaces of one person are not independent: each cell is "
+            f"the mean difference [95 % interval resampling faces]; [resampling the {int(d['identities'].max())} identities]. "
+            "The second is the one to read when the question is about other people.\n\n"
+            + _md(pd.DataFrame(cells).T.rename_axis("difference")) + "\n")
+
 def write_table1(long: pd.DataFrame, testset: dict, out: Path | None = None) -> dict:
     "Write table1.{csv,md,tex} and summary.json into `out` (default results/); returns the summary."
     out = Path(out or results_root())
@@ -135,7 +150,7 @@ def write_table1(long: pd.DataFrame, testset: dict, out: Path | None = None) -> 
     info = (f"Test set `{testset['name']}`: {testset['images']} faces of held-out identities, manifest SHA-256 "
             f"`{testset['manifest_sha256'][:16]}…`. Cells: mean [95 % bootstrap interval]; rows 'B − A' are paired "
             f"bootstrap intervals of the per-image difference.")
-    md = f"# Table 1 (this repository)\n\n{info}\n\n{_md(wide)}\n" + (f"\nUnavailable metrics:{notes}\n" if notes else "")
+    md = f"# Table 1 (this repository)\n\n{info}\n\n{_md(wide)}\n" + (f"\nUnavailable metrics:{notes}\n" if notes else "") + clustered_md(long)
     md += ("\n# Seed paper, published numbers (not ours)\n\nCelebA-Test at 512 px, as printed in the ID-CodeFormer paper.\n\n"
            + SEED_PAPER.to_markdown(index=False) + "\n")
     tex = _tex(wide, f"Table 1 (this repository). {info.replace('`', '').replace('%', chr(92) + '%').replace('_', chr(92) + '_')}")
@@ -146,8 +161,8 @@ def write_table1(long: pd.DataFrame, testset: dict, out: Path | None = None) -> 
     summary = {"testset": testset, "unavailable": {h: why for h, why in unavailable}, "values": {}}
     for r in long.itertuples():
         if r.status == "ok":
-            summary["values"][f"{slug(r.method, '_')}.{r.metric}"] = {"value": r.value, "lo": r.lo, "hi": r.hi, "n": r.n,
-                                                                  **({"p": r.p} if hasattr(r, "p") and not pd.isna(getattr(r, "p", np.nan)) else {})}
+            extra = {k: getattr(r, k) for k in ("p", "lo_id", "hi_id", "identities") if not pd.isna(getattr(r, k, np.nan))}
+            summary["values"][f"{slug(r.method, '_')}.{r.metric}"] = {"value": r.value, "lo": r.lo, "hi": r.hi, "n": r.n, **extra}
     atomic_write_json(out / "summary.json", summary)
     return summary
 

@@ -430,7 +430,10 @@ def load_state(src: Path | dict, nets: dict, opts: dict, batcher: FaceBatcher, d
     "Restore a state saved by `save_state` (a path, or the dict `load_carry` returns); returns (iteration, extra)."
     st = src if isinstance(src, dict) else torch.load(src, map_location=device, weights_only=True)
     for k, m in nets.items():
-        if isinstance(m, nn.Module) and k != "hq_vqgan": m.load_state_dict(st[k if k in st else "ema"])   # lite carries: no model
+        if isinstance(m, nn.Module) and k != "hq_vqgan":                       # lite carries: no model, the EMA stands in
+            rep = m.load_state_dict(st[k if k in st else "ema"], strict=not st.get("trimmed"))
+            bad = [n for n in rep.missing_keys if n.split(".")[0] in trainable_names(2)] + rep.unexpected_keys     # trimmed: frozen parts only
+            if bad: raise CheckpointError(f"{'carried state' if isinstance(src, dict) else src}: {k} does not fit the network ({bad[:4]})")
     for k, o in opts.items():
         if f"opt_{k}" in st: o.load_state_dict(st[f"opt_{k}"])
     batcher.load_state_dict(st["batcher"])
@@ -505,11 +508,16 @@ def _unpack(obj, tensors: dict):
     if isinstance(obj, list): return [_unpack(v, tensors) for v in obj]
     return obj
 
-def save_carry(ck: str | Path, dst: str | Path, keys: tuple | None = None, drop: tuple = ()) -> Path:
-    "Compact, git-friendly copy of the training state `ck` (a `latest.pt`): see above; only `keys` (e.g. the networks, for a warm start), without `drop`."
+def _trained_only(st: dict) -> dict:
+    "A Stage II state whose EMA keeps only what Stage II trains: `build_networks` rebuilds the rest (Stage I's generator and codes, the seeded CFT)."
+    if st["config"]["stage"] != 2: return st
+    return {**st, "ema": {k: v for k, v in st["ema"].items() if k.split(".")[0] in trainable_names(2)}, "trimmed": True}
+
+def save_carry(ck: str | Path, dst: str | Path, keys: tuple | None = None, drop: tuple = (), trim: bool = False) -> Path:
+    "Compact, git-friendly copy of the training state `ck` (a `latest.pt`): see above; only `keys` (e.g. the networks, for a warm start), without `drop`; `trim`: `_trained_only`."
     from safetensors.torch import save_file
     st, tensors = torch.load(ck, map_location="cpu", weights_only=True), {}
-    st = {k: v for k, v in st.items() if (keys is None or k in keys) and k not in drop}
+    st = {k: v for k, v in (_trained_only(st) if trim else st).items() if (keys is None or k in keys) and k not in drop}
     skeleton = {k: _pack(v, k, tensors, CARRY_DTYPES.get(k)) for k, v in st.items()}
     with atomic_path(dst) as tmp: save_file(tensors, str(tmp), metadata={"format": "idcf-carry", "state": json.dumps(skeleton)})
     return Path(dst)
@@ -527,9 +535,9 @@ def load_carry(path: str | Path) -> dict:
 LITE_DROP = ("model", "opt_g", "opt_d")     # a lite carry: the EMA stands in for the model, Adam starts afresh
 
 def _carry_within(ck: Path, dst: Path, folder: Path, max_mb: float) -> str | None:
-    "Write the fullest carry of `ck` that keeps `folder` within `max_mb`: 'full', 'lite', or None (nothing written)."
-    for kind, drop in (("full", ()), ("lite", LITE_DROP)):
-        save_carry(ck, dst, drop=drop)
+    "Write the fullest carry of `ck` that keeps `folder` within `max_mb`: 'full', 'lite', 'trimmed' (Stage II: lite, trained modules only) or None."
+    for kind, drop, trim in (("full", (), False), ("lite", LITE_DROP, False), ("trimmed", LITE_DROP, True)):
+        save_carry(ck, dst, drop=drop, trim=trim)
         if checkpoints_mb(folder) <= max_mb: return kind
     dst.unlink(); return None
 
@@ -555,6 +563,8 @@ def carry_unfinished(preset: str, max_mb: float = CHECKPOINT_BUDGET_MB) -> list[
         if run_status(run) == "finished": dst.unlink(missing_ok=True)
         elif ck.is_file() and (kind := _carry_within(ck, dst, folder, max_mb) or _carry_instead_of_stage2(run, ck, dst, folder, max_mb)):
             written.append(dst)
+            if kind == "trimmed": print(f"{run.name}: carried lite with the trained modules only ({dst.stat().st_size / 2**20:.1f} MB; "
+                                        "the Stage I generator and codes come from the shipped Stage I weights)")
             if kind == "lite": print(f"{run.name}: carried lite ({dst.stat().st_size / 2**20:.1f} MB: EMA weights and the data/RNG state; "
                                      "the full state would break the budget) — a new machine continues from the EMA with fresh Adam moments")
         elif ck.is_file():
