@@ -40,6 +40,8 @@ def executed_path(notebook: str | Path, params: dict) -> Path | None:
                           seed=int(p.get("seed", 0)), references=int(p.get("references", 0)), out_dir=p.get("out_dir") or "",
                           overwrite=bool(p.get("overwrite", False)))
         return run_dir(cfg) / nb.name
+    if nb.name == "evaluate.ipynb" and params.get("split", "test") != "test":     # another split's evaluation keeps Table 1's record
+        return results_root() / "eval" / "executed" / f"evaluate-{params['split']}.ipynb"
     if nb.name in ("evaluate.ipynb", "table1.ipynb"): return results_root() / "eval" / "executed" / nb.name
     if nb.name.startswith("bench_"): return results_root() / "benchmarks" / "executed" / nb.name
     if nb.resolve().parent == repo_root() / "nbs": return results_root() / "executed" / nb.name   # diagnostics, ablations, the sweep
