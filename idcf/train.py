@@ -671,9 +671,9 @@ def _data_history(s: TrainingSession, resumed: bool) -> list:
 def _earlier_schedules(s: TrainingSession) -> list:
     "The record's earlier schedules, plus the finished one this session extends (its weights, validation, code version)."
     rec = json.loads((s.out / "run.json").read_text()) if (s.out / "run.json").is_file() else {}
-    hist = rec.get("earlier_schedules", [])
-    if rec.get("status") == "finished" and rec["config"]["iters"] < s.cfg.iters:
-        hist = hist + [{k: rec.get(k) for k in ("git", "weights", "final_validation")} | {"iters": rec["config"]["iters"]}]
+    hist, done = rec.get("earlier_schedules", []), finished_iters(s.out)
+    if done and done < s.cfg.iters:
+        hist = hist + [{k: rec.get(k) for k in ("git", "weights", "final_validation")} | {"iters": done}]
         if s.rank == 0: print(f"{s.out.name}: finished at {hist[-1]['iters']} iterations; continuing it to {s.cfg.iters} "
                               f"(from here on the learning rate follows the {s.cfg.iters}-iteration schedule)")
     return hist
