@@ -795,6 +795,8 @@ def train(cfg: TrainConfig, hooks: dict | None = None, progress: bool = True) ->
     if rank == 0: (out / "ckpt").mkdir(parents=True, exist_ok=True)
     s = _session(cfg, out, rank, world)
     _resume(s, resume)
+    if s.start > cfg.iters: _fail("iters", f"{cfg.iters}: {out} holds a run at iteration {s.start} already; pass its own length "
+                                  "(a larger iters), or overwrite=True to start again")
     if rank == 0: _record(s, "running", device=str(s.device))
     t0 = time.time() - s.t_before
     bar = tqdm(range(s.start, cfg.iters), initial=s.start, total=cfg.iters, desc=f"stage {cfg.stage}", disable=not progress or rank != 0)
