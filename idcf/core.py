@@ -32,7 +32,7 @@ __all__ = ['get_device', 'autocast_dtype', 'seed_everything', 'torch_threads', '
            'results_root', 'shipped_root', 'cache_root', 'in_test', 'slug', 'atomic_path', 'atomic_write_bytes',
            'atomic_write_text', 'to_json', 'atomic_write_json', 'atomic_torch_save', 'locked', 'sha256_file',
            'sha256_bytes', 'git_info', 'library_versions', 'hardware_info', 'command_line', 'run_record',
-           'write_run_record', 'run_status', 'measure']
+           'write_run_record', 'read_run_record', 'run_status', 'measure']
 
 # %% ../nbs/00_core.ipynb #77da6bdc
 def get_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -271,12 +271,16 @@ def write_run_record(directory: str | os.PathLike, name: str = "run.json", **kwa
     "Write `run_record(**kwargs)` atomically to `directory/name`."
     return atomic_write_json(Path(directory) / name, run_record(**kwargs))
 
+def read_run_record(folder: str | os.PathLike) -> dict:
+    "The record `folder/run.json` ({} when there is none)."
+    run = Path(folder) / "run.json"
+    if not run.is_file(): return {}
+    try: return json.loads(run.read_text())
+    except ValueError as e: raise ValueError(f"{run}: unreadable run record ({e})") from None
+
 def run_status(folder: str | os.PathLike) -> str | None:
     "The `status` of `folder/run.json` ('running', 'finished'), None when there is no record."
-    run = Path(folder) / "run.json"
-    if not run.exists(): return None
-    try: return json.loads(run.read_text()).get("status")
-    except ValueError as e: raise ValueError(f"{run}: unreadable run record ({e})") from None
+    return read_run_record(folder).get("status")
 
 # %% ../nbs/00_core.ipynb #b275333c
 def _rss() -> int:

@@ -5,12 +5,11 @@
 # %% ../nbs/07a_runs.ipynb #33c6fdae
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
-from .core import results_root, shipped_root, run_status
+from .core import results_root, shipped_root, run_status, read_run_record
 from .datasets import BuildConfig, build_identity_dataset
 
 # %% auto #0
@@ -100,8 +99,8 @@ def finished_here(out: Path) -> bool:
 # %% ../nbs/07a_runs.ipynb #f1a2b3c4
 def finished_iters(out: Path) -> int | None:
     "The `iters` of the finished run recorded in `out` (None: no finished record)."
-    rec = json.loads((Path(out) / "run.json").read_text()) if run_status(out) == "finished" else {}
-    return rec.get("config", {}).get("iters")
+    rec = read_run_record(out)
+    return rec.get("config", {}).get("iters") if rec.get("status") == "finished" else None
 
 def longer(out: Path, iters: int | None) -> bool:
     "A finished run in `out` that stopped short of `iters` and kept its state (ckpt/latest.pt): training it to `iters` continues it."

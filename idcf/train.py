@@ -27,7 +27,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .core import (get_device, autocast_dtype, seed_everything, results_root, shipped_root, locked, atomic_torch_save, atomic_write_text, atomic_path,
-                       atomic_write_json, write_run_record, run_status, sha256_file)
+                       atomic_write_json, write_run_record, run_status, read_run_record, sha256_file)
 from .vqgan import CodeFormerConfig, VQAutoEncoder, VQGANDiscriminator, QUANTIZERS, fit_residual_codes
 from .codeformer import CodeFormer, DEFAULT_FIDELITY
 from .checkpoint import load_weights, save_weights, read_state_dict, CheckpointError, checkpoint_config
@@ -262,6 +262,10 @@ def trainable_names(stage: int, predictor: bool = True) -> tuple:
     return {1: ("encoder", "quantize", "generator"), 2: ("encoder",) + TRANSFORMER_PARTS,
             3: ("encoder",) + TRANSFORMER_PARTS + ("fuse_convs_dict",)}[stage]
 
+def _state_trains(st: dict) -> tuple:
+    "The modules a (trimmed) training state `st` must hold: what its stage trains (Stage III: also Stage II's encoder + transformer when only the CFT trains)."
+    return trainable_names(st["config"]["stage"])
+
 def build_networks(cfg: TrainConfig, device: torch.device) -> dict:
     "Model, EMA copy, discriminator and frozen HQ VQGAN of a stage, initialised as the recipe says."
     arch = arch_config(cfg)
@@ -274,11 +278,11 @@ def build_networks(cfg: TrainConfig, device: torch.device) -> dict:
             raise CheckpointError(f"vqgan_ckpt {cfg.vqgan_ckpt}: trained with quantizer={stored!r}, but preset {cfg.preset!r} "
                                   f"builds quantizer={arch.quantizer!r}; pass quantizer={stored!r} or the matching Stage I")
         model = CodeFormer(arch)
-        if cfg.stage == 2:
+        if cfg.stage == 2 or not cfg.init_ckpt:     # Stage III: '' only when a carried state (perhaps trimmed) resumes the run
             rep = load_weights(model, cfg.vqgan_ckpt, strict=False)     # the VQGAN part of CodeFormer
             if rep.unexpected or rep.wrong_shape or any(k.split(".")[0] in ("encoder", "quantize", "generator") for k in rep.missing):
                 raise CheckpointError(f"{cfg.vqgan_ckpt}: not a Stage I VQGAN of preset {cfg.preset!r} — {rep.describe()}")
-        elif cfg.init_ckpt: load_weights(model, cfg.init_ckpt)     # '' only when a carried state resumes the run
+        else: load_weights(model, cfg.init_ckpt)
         hq = VQAutoEncoder(arch); load_weights(hq, cfg.vqgan_ckpt)
         nets["hq_vqgan"] = hq.to(device).eval().requires_grad_(False)
     keep = trainable_names(cfg.stage, cfg.train_predictor)
@@ -432,7 +436,7 @@ def load_state(src: Path | dict, nets: dict, opts: dict, batcher: FaceBatcher, d
     for k, m in nets.items():
         if isinstance(m, nn.Module) and k != "hq_vqgan":                       # lite carries: no model, the EMA stands in
             rep = m.load_state_dict(st[k if k in st else "ema"], strict=not st.get("trimmed"))
-            bad = [n for n in rep.missing_keys if n.split(".")[0] in trainable_names(2)] + rep.unexpected_keys     # trimmed: frozen parts only
+            bad = [n for n in rep.missing_keys if n.split(".")[0] in _state_trains(st)] + rep.unexpected_keys     # trimmed: frozen parts only
             if bad: raise CheckpointError(f"{'carried state' if isinstance(src, dict) else src}: {k} does not fit the network ({bad[:4]})")
     for k, o in opts.items():
         if f"opt_{k}" in st: o.load_state_dict(st[f"opt_{k}"])
@@ -509,9 +513,9 @@ def _unpack(obj, tensors: dict):
     return obj
 
 def _trained_only(st: dict) -> dict:
-    "A Stage II state whose EMA keeps only what Stage II trains: `build_networks` rebuilds the rest (Stage I's generator and codes, the seeded CFT)."
-    if st["config"]["stage"] != 2: return st
-    return {**st, "ema": {k: v for k, v in st["ema"].items() if k.split(".")[0] in trainable_names(2)}, "trimmed": True}
+    "A Stage II/III state whose EMA keeps only what the stage trains: `build_networks` rebuilds the rest (Stage I's generator and codes; Stage II: the seeded CFT)."
+    if st["config"]["stage"] == 1: return st
+    return {**st, "ema": {k: v for k, v in st["ema"].items() if k.split(".")[0] in _state_trains(st)}, "trimmed": True}
 
 def save_carry(ck: str | Path, dst: str | Path, keys: tuple | None = None, drop: tuple = (), trim: bool = False) -> Path:
     "Compact, git-friendly copy of the training state `ck` (a `latest.pt`): see above; only `keys` (e.g. the networks, for a warm start), without `drop`; `trim`: `_trained_only`."
@@ -534,21 +538,21 @@ def load_carry(path: str | Path) -> dict:
 # %% ../nbs/08_train.ipynb #f7ff15dc
 LITE_DROP = ("model", "opt_g", "opt_d")     # a lite carry: the EMA stands in for the model, Adam starts afresh
 
-def _carry_within(ck: Path, dst: Path, folder: Path, max_mb: float) -> str | None:
-    "Write the fullest carry of `ck` that keeps `folder` within `max_mb`: 'full', 'lite', 'trimmed' (Stage II: lite, trained modules only) or None."
-    for kind, drop, trim in (("full", (), False), ("lite", LITE_DROP, False), ("trimmed", LITE_DROP, True)):
+def _carry_within(ck: Path, dst: Path, folder: Path, max_mb: float, stage: int) -> str | None:
+    "Write the fullest carry of `ck` that keeps `folder` within `max_mb`: 'full', 'lite', 'trimmed' (Stage II/III: lite, no Stage I parts) or None."
+    for kind, drop, trim in (("full", (), False), ("lite", LITE_DROP, False), ("trimmed", LITE_DROP, True))[:3 if stage > 1 else 2]:
         save_carry(ck, dst, drop=drop, trim=trim)
         if checkpoints_mb(folder) <= max_mb: return kind
     dst.unlink(); return None
 
 def _carry_instead_of_stage2(run: Path, ck: Path, dst: Path, folder: Path, max_mb: float) -> str | None:
     "A Stage III run's carry holds the whole network: when it fits only without the shipped Stage II it started from, it replaces it."
-    c = json.loads((run / "run.json").read_text()).get("config", {}) if (run / "run.json").is_file() else {}
+    c = read_run_record(run).get("config", {})
     if c.get("stage") != 3: return None
     s2 = folder / shipped_weights(2, c["preset"], c["lambda_ids"], c.get("references", 0)).name     # as ship_stage names it
     if not s2.is_file(): return None
     extra = [s2, s2.with_suffix(".run.json")]
-    kind = _carry_within(ck, dst, folder, max_mb + sum(p.stat().st_size for p in extra if p.is_file()) / 2**20)
+    kind = _carry_within(ck, dst, folder, max_mb + sum(p.stat().st_size for p in extra if p.is_file()) / 2**20, 3)
     if kind:
         for p in extra: p.unlink(missing_ok=True)
         print(f"{run.name}: carried in place of the shipped Stage II {s2.name} it started from (both do not fit the budget; "
@@ -561,7 +565,8 @@ def carry_unfinished(preset: str, max_mb: float = CHECKPOINT_BUDGET_MB) -> list[
     for run in sorted((results_root() / "runs").glob(f"stage*-{preset}-*")):
         ck, dst = run / "ckpt" / "latest.pt", carry_path(run)
         if run_status(run) == "finished": dst.unlink(missing_ok=True)
-        elif ck.is_file() and (kind := _carry_within(ck, dst, folder, max_mb) or _carry_instead_of_stage2(run, ck, dst, folder, max_mb)):
+        elif ck.is_file() and (kind := _carry_within(ck, dst, folder, max_mb, read_run_record(run).get("config", {}).get("stage", 1))
+                               or _carry_instead_of_stage2(run, ck, dst, folder, max_mb)):
             written.append(dst)
             if kind == "trimmed": print(f"{run.name}: carried lite with the trained modules only ({dst.stat().st_size / 2**20:.1f} MB; "
                                         "the Stage I generator and codes come from the shipped Stage I weights)")
@@ -660,7 +665,7 @@ def _session(cfg: TrainConfig, out: Path, rank: int, world: int) -> TrainingSess
 # %% ../nbs/08_train.ipynb #f1a2b3c5
 def _data_history(s: TrainingSession, resumed: bool) -> list:
     "The run record's dataset builds, plus this session's when it differs (a build made on another machine)."
-    rec = json.loads((s.out / "run.json").read_text()) if resumed and (s.out / "run.json").is_file() else {}
+    rec = read_run_record(s.out) if resumed else {}
     hist = rec.get("data_history") or ([{"from_iter": 0, **rec["data_manifest"]}] if rec.get("data_manifest") else [])
     now = {"from_iter": s.start, "path": str(s.manifest), "sha256": sha256_file(s.manifest)}
     if hist and hist[-1].get("sha256") != now["sha256"] and s.rank == 0:
@@ -670,7 +675,7 @@ def _data_history(s: TrainingSession, resumed: bool) -> list:
 
 def _earlier_schedules(s: TrainingSession) -> list:
     "The record's earlier schedules, plus the finished one this session extends (its weights, validation, code version)."
-    rec = json.loads((s.out / "run.json").read_text()) if (s.out / "run.json").is_file() else {}
+    rec = read_run_record(s.out)
     hist, done = rec.get("earlier_schedules", []), finished_iters(s.out)
     if done and done < s.cfg.iters:
         hist = hist + [{k: rec.get(k) for k in ("git", "weights", "final_validation")} | {"iters": done}]
