@@ -16,7 +16,7 @@ import numpy as np
 from .core import results_root
 from .codeformer import DEFAULT_FIDELITY
 from .restore import RestoreOptions, restore_photos, resolve_checkpoint, export_onnx, ship_models, SHIPPED
-from .runs import SHIPPED_PRESET
+from .runs import SHIPPED_PRESET, file_mb
 from .imageio import read_image, write_image
 
 # %% auto #0
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"faces side by side: {side}; enlarged 3x, pixel for pixel: {side.parent / 't1_faces_enlarged.png'}")
             return 0
         if a.cmd == "ship":
-            for p in ship_models(a.preset, a.seed): print(f"wrote {p} ({p.stat().st_size / 2**20:.1f} MB) and {p.with_suffix('.run.json').name}")
+            for p in ship_models(a.preset, a.seed): print(f"wrote {p} ({file_mb(p):.1f} MB) and {p.with_suffix('.run.json').name}")
             return 0
         if a.cmd == "export-onnx":
             p = export_onnx(resolve_checkpoint(a.checkpoint), a.output, a.fidelity); print(f"wrote {p}"); return 0

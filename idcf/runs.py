@@ -15,7 +15,7 @@ from .datasets import BuildConfig, build_identity_dataset
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'SHIPPED_PRESET', 'CHECKPOINT_BUDGET_MB', 'resolve_preset', 'check_preset',
            'preset_dataset', 'run_name', 'run_folders', 'finished_here', 'finished_iters', 'longer', 'latest_run',
-           'default_checkpoint', 'shipped_weights', 'carry_path', 'stage_weights', 'reference_checkpoint',
+           'default_checkpoint', 'shipped_weights', 'carry_path', 'stage_weights', 'reference_checkpoint', 'file_mb',
            'checkpoints_mb']
 
 # %% ../nbs/07a_runs.ipynb #12f0e496
@@ -145,9 +145,13 @@ def reference_checkpoint(preset: str, seed: int = 0, lambda_ids: float = 0.1) ->
     return None
 
 # %% ../nbs/07a_runs.ipynb #83dea579
-CHECKPOINT_BUDGET_MB = 40.0      # results/checkpoints: shipped weights and carried states together
+CHECKPOINT_BUDGET_MB = 40.0      # results/checkpoints: shipped weights and carried states together, in MB of 10**6 bytes
+
+def file_mb(path: str | Path) -> float:
+    "Size of file `path` in MB (10**6 bytes), as the budget counts it."
+    return Path(path).stat().st_size / 1e6
 
 def checkpoints_mb(folder: str | Path | None = None) -> float:
-    "MiB held by the files in `folder` (default: the results root's checkpoints/), as the budget counts them."
+    "MB held by the files in `folder` (default: the results root's checkpoints/), as the budget counts them."
     folder = Path(folder) if folder is not None else results_root() / "checkpoints"
-    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 2**20 if folder.is_dir() else 0.0
+    return sum(file_mb(f) for f in folder.iterdir() if f.is_file()) if folder.is_dir() else 0.0

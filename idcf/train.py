@@ -38,15 +38,15 @@ from .identity import load_identity_net, identity_loss, cosine, DlibJudge
 from .datasets import load_faces, read_manifest
 from .references import ReferencePicker, REF_DIM, REF_DROP
 from .runs import (TRAIN_PRESETS, run_name, run_folders, finished_here, finished_iters, longer, latest_run, default_checkpoint,
-                       stage_weights, shipped_weights, carry_path, resolve_preset, preset_dataset, checkpoints_mb, CHECKPOINT_BUDGET_MB)
+                       stage_weights, shipped_weights, carry_path, resolve_preset, preset_dataset, checkpoints_mb, file_mb, CHECKPOINT_BUDGET_MB)
 
 # %% auto #0
-__all__ = ['FIDELITY_SCHEDULES', 'TRANSFORMER_PARTS', 'CARRY_DTYPES', 'LITE_DROP', 'TrainConfig', 'run_dir', 'resolve',
-           'arch_config', 'lr_factor', 'ema_update', 'stage3_phase', 'FaceBatcher', 'fixed_val_set', 'trainable_names',
-           'build_networks', 'Losses', 'step_stage1', 'step_stage2', 'step_stage3', 'CodeRestarter', 'save_state',
-           'load_state', 'MetricsLog', 'validate', 'DegradedInput', 'save_carry', 'load_carry', 'carry_unfinished',
-           'TrainingDiverged', 'average_gradients', 'TrainingSession', 'optimisers', 'warm_start', 'train_step',
-           'train', 'finish_run', 'notebook_config', 'plot_metrics', 'main']
+__all__ = ['FIDELITY_SCHEDULES', 'TRANSFORMER_PARTS', 'CARRY_DTYPES', 'LITE_DROP', 'CARRY_KINDS', 'CARRY_NOTES', 'TrainConfig',
+           'run_dir', 'resolve', 'arch_config', 'lr_factor', 'ema_update', 'stage3_phase', 'FaceBatcher',
+           'fixed_val_set', 'trainable_names', 'build_networks', 'Losses', 'step_stage1', 'step_stage2', 'step_stage3',
+           'CodeRestarter', 'save_state', 'load_state', 'MetricsLog', 'validate', 'DegradedInput', 'save_carry',
+           'load_carry', 'carry_kinds', 'carry_unfinished', 'TrainingDiverged', 'average_gradients', 'TrainingSession',
+           'optimisers', 'warm_start', 'train_step', 'train', 'finish_run', 'notebook_config', 'plot_metrics', 'main']
 
 # %% ../nbs/08_train.ipynb #c3ae4ed1
 FIDELITY_SCHEDULES = ("published", "uniform")   # Stage III: at which fidelity w the fusion meets its image losses
@@ -434,7 +434,7 @@ def load_state(src: Path | dict, nets: dict, opts: dict, batcher: FaceBatcher, d
     "Restore a state saved by `save_state` (a path, or the dict `load_carry` returns); returns (iteration, extra)."
     st = src if isinstance(src, dict) else torch.load(src, map_location=device, weights_only=True)
     for k, m in nets.items():
-        if isinstance(m, nn.Module) and k != "hq_vqgan":                       # lite carries: no model, the EMA stands in
+        if isinstance(m, nn.Module) and k != "hq_vqgan" and (k != "disc" or k in st):     # lite: the EMA stands in for the model; bare: no disc
             rep = m.load_state_dict(st[k if k in st else "ema"], strict=not st.get("trimmed"))
             bad = [n for n in rep.missing_keys if n.split(".")[0] in _state_trains(st)] + rep.unexpected_keys     # trimmed: frozen parts only
             if bad: raise CheckpointError(f"{'carried state' if isinstance(src, dict) else src}: {k} does not fit the network ({bad[:4]})")
@@ -537,22 +537,31 @@ def load_carry(path: str | Path) -> dict:
 
 # %% ../nbs/08_train.ipynb #f7ff15dc
 LITE_DROP = ("model", "opt_g", "opt_d")     # a lite carry: the EMA stands in for the model, Adam starts afresh
+CARRY_KINDS = {"full": ((), False), "lite": (LITE_DROP, False), "trimmed": (LITE_DROP, True),   # kind: (drop, trim), fullest first
+               "bare": (LITE_DROP + ("disc",), True)}                                           # bare: the discriminator restarts too
+CARRY_NOTES = {"lite": "EMA weights and the data/RNG state; a new machine continues from the EMA with fresh Adam moments",
+               "trimmed": "lite, the trained modules only; the Stage I generator and codes come from the shipped Stage I weights",
+               "bare": "trimmed, without the discriminator: on a new machine it starts afresh"}
 
-def _carry_within(ck: Path, dst: Path, folder: Path, max_mb: float, stage: int) -> str | None:
-    "Write the fullest carry of `ck` that keeps `folder` within `max_mb`: 'full', 'lite', 'trimmed' (Stage II/III: lite, no Stage I parts) or None."
-    for kind, drop, trim in (("full", (), False), ("lite", LITE_DROP, False), ("trimmed", LITE_DROP, True))[:3 if stage > 1 else 2]:
-        save_carry(ck, dst, drop=drop, trim=trim)
+def carry_kinds(stage: int) -> list[str]:
+    "The carry kinds of a stage's state, fullest first (Stage I trains every module; Stage II has no discriminator)."
+    return list(CARRY_KINDS)[:{1: 2, 2: 3, 3: 4}[stage]]
+
+def _carry_within(ck: Path, dst: Path, folder: Path, max_mb: float, kinds: list[str]) -> str | None:
+    "Write the fullest carry of `ck` among `kinds` (fullest first) that keeps `folder` within `max_mb`; None (nothing written) when none does."
+    for kind in kinds:
+        save_carry(ck, dst, drop=CARRY_KINDS[kind][0], trim=CARRY_KINDS[kind][1])
         if checkpoints_mb(folder) <= max_mb: return kind
     dst.unlink(); return None
 
-def _carry_instead_of_stage2(run: Path, ck: Path, dst: Path, folder: Path, max_mb: float) -> str | None:
+def _carry_instead_of_stage2(run: Path, ck: Path, dst: Path, folder: Path, max_mb: float, kinds: list[str]) -> str | None:
     "A Stage III run's carry holds the whole network: when it fits only without the shipped Stage II it started from, it replaces it."
     c = read_run_record(run).get("config", {})
     if c.get("stage") != 3: return None
     s2 = folder / shipped_weights(2, c["preset"], c["lambda_ids"], c.get("references", 0)).name     # as ship_stage names it
     if not s2.is_file(): return None
     extra = [s2, s2.with_suffix(".run.json")]
-    kind = _carry_within(ck, dst, folder, max_mb + sum(p.stat().st_size for p in extra if p.is_file()) / 2**20, 3)
+    kind = _carry_within(ck, dst, folder, max_mb + sum(file_mb(p) for p in extra if p.is_file()), kinds)
     if kind:
         for p in extra: p.unlink(missing_ok=True)
         print(f"{run.name}: carried in place of the shipped Stage II {s2.name} it started from (both do not fit the budget; "
@@ -561,21 +570,20 @@ def _carry_instead_of_stage2(run: Path, ck: Path, dst: Path, folder: Path, max_m
 
 def carry_unfinished(preset: str, max_mb: float = CHECKPOINT_BUDGET_MB) -> list[Path]:
     "Carry the state of every unfinished run of `preset` that has one here, while results/checkpoints stays within `max_mb`; drop the carries of finished runs. Returns the carries written."
-    written, folder = [], results_root() / "checkpoints"
+    folder, todo, kind = results_root() / "checkpoints", [], {}
     for run in sorted((results_root() / "runs").glob(f"stage*-{preset}-*")):
         ck, dst = run / "ckpt" / "latest.pt", carry_path(run)
-        if run_status(run) == "finished": dst.unlink(missing_ok=True)
-        elif ck.is_file() and (kind := _carry_within(ck, dst, folder, max_mb, read_run_record(run).get("config", {}).get("stage", 1))
-                               or _carry_instead_of_stage2(run, ck, dst, folder, max_mb)):
-            written.append(dst)
-            if kind == "trimmed": print(f"{run.name}: carried lite with the trained modules only ({dst.stat().st_size / 2**20:.1f} MB; "
-                                        "the Stage I generator and codes come from the shipped Stage I weights)")
-            if kind == "lite": print(f"{run.name}: carried lite ({dst.stat().st_size / 2**20:.1f} MB: EMA weights and the data/RNG state; "
-                                     "the full state would break the budget) — a new machine continues from the EMA with fresh Adam moments")
-        elif ck.is_file():
-            print(f"{run.name}: NOT carried — even its lite state would take {folder} over the {max_mb:g} MB budget; "
-                  f"on a new machine this run starts again from iteration 0 (its ckpt/ resumes it on this one)")
-    return written
+        if run_status(run) == "finished" or ck.is_file(): dst.unlink(missing_ok=True)     # rewritten below when unfinished
+        if run_status(run) != "finished" and ck.is_file(): todo.append((run, ck, dst, carry_kinds(read_run_record(run).get("config", {}).get("stage", 1))))
+    for run, ck, dst, ks in todo:      # every run at its smallest first, so that no run is left out for another's fuller carry
+        kind[run] = _carry_within(ck, dst, folder, max_mb, ks[-1:]) or _carry_instead_of_stage2(run, ck, dst, folder, max_mb, ks[-1:])
+        if not kind[run]: print(f"{run.name}: NOT carried — even its smallest state would take {folder} over the {max_mb:g} MB budget; "
+                                f"on a new machine this run starts again from iteration 0 (its ckpt/ resumes it on this one)")
+    for run, ck, dst, ks in todo:      # then each as full as what is left allows
+        if not kind[run]: continue
+        kind[run] = _carry_within(ck, dst, folder, max_mb, ks[:ks.index(kind[run]) + 1])
+        if kind[run] != "full": print(f"{run.name}: carried {kind[run]} ({file_mb(dst):.1f} MB: {CARRY_NOTES[kind[run]]}); the full state would break the budget")
+    return [dst for run, _, dst, _ in todo if kind[run]]
 
 # %% ../nbs/08_train.ipynb #8c591937
 class TrainingDiverged(RuntimeError):
@@ -691,7 +699,8 @@ def _resume(s: TrainingSession, resume: bool) -> None:
         src = s.ck if s.ck.exists() else load_carry(carried)
         s.start, extra = load_state(src, s.nets, s.opts, s.batcher, s.device)
         if isinstance(src, dict) and s.rank == 0: print(f"no {s.ck}: resuming from the carried state {carried}"
-                                                        + ("" if "model" in src else " (lite: the model restarts from its EMA, Adam afresh)"))
+                                                        + ("" if "model" in src else " (lite: the model restarts from its EMA, Adam afresh)")
+                                                        + ("" if "disc" in src or "disc" not in s.nets else "; the discriminator starts afresh"))
         s.t_before = float(extra.get("elapsed_s", 0.0))
         if "code_counts" in extra: s.restarter.counts.copy_(extra["code_counts"])
         if s.rank == 0: s.log.truncate(s.start); print(f"resuming {s.out.name} from iteration {s.start}")
