@@ -7,6 +7,8 @@ History: the cpu128 models' goldens were written at 7101ce7 (the last commit bef
 When another preset's models are shipped, its goldens are written by the commit that ships them: the cpu128rq
 goldens (the models shipped since) by the commit that set `runs.SHIPPED_PRESET = "cpu128rq"`, with AdaIN off
 for these soft-decoding models as `idcf restore` runs them.
+They were rewritten by the commit that shipped the Stage IIIs retrained on the 12,000-iteration Stage IIs
+(same preset, same code: only the weights changed).
 Uses only functions that exist in every version compared: `load_codeformer`, `load_vqgan` and the models'
 own forward passes. The npz stores the preset it was written for (`preset`)."""
 import sys
