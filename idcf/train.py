@@ -554,9 +554,8 @@ def _carry_within(ck: Path, dst: Path, folder: Path, max_mb: float, kinds: list[
         if checkpoints_mb(folder) <= max_mb: return kind
     dst.unlink(); return None
 
-def _carry_instead_of_stage2(run: Path, ck: Path, dst: Path, folder: Path, max_mb: float, kinds: list[str]) -> str | None:
-    "A Stage III run's carry holds the whole network: when it fits only without the shipped Stage II it started from, it replaces it."
-    c = read_run_record(run).get("config", {})
+def _carry_instead_of_stage2(run: Path, c: dict, ck: Path, dst: Path, folder: Path, max_mb: float, kinds: list[str]) -> str | None:
+    "A Stage III run's (config `c`) carry holds the whole network: when it fits only without the shipped Stage II it started from, it replaces it."
     if c.get("stage") != 3: return None
     s2 = folder / shipped_weights(2, c["preset"], c["lambda_ids"], c.get("references", 0)).name     # as ship_stage names it
     if not s2.is_file(): return None
@@ -572,18 +571,19 @@ def carry_unfinished(preset: str, max_mb: float = CHECKPOINT_BUDGET_MB) -> list[
     "Carry the state of every unfinished run of `preset` that has one here, while results/checkpoints stays within `max_mb`; drop the carries of finished runs. Returns the carries written."
     folder, todo, kind = results_root() / "checkpoints", [], {}
     for run in sorted((results_root() / "runs").glob(f"stage*-{preset}-*")):
-        ck, dst = run / "ckpt" / "latest.pt", carry_path(run)
-        if run_status(run) == "finished" or ck.is_file(): dst.unlink(missing_ok=True)     # rewritten below when unfinished
-        if run_status(run) != "finished" and ck.is_file(): todo.append((run, ck, dst, carry_kinds(read_run_record(run).get("config", {}).get("stage", 1))))
-    for run, ck, dst, ks in todo:      # every run at its smallest first, so that no run is left out for another's fuller carry
-        kind[run] = _carry_within(ck, dst, folder, max_mb, ks[-1:]) or _carry_instead_of_stage2(run, ck, dst, folder, max_mb, ks[-1:])
+        ck, dst, rec = run / "ckpt" / "latest.pt", carry_path(run), read_run_record(run)
+        finished, c = rec.get("status") == "finished", rec.get("config", {})
+        if finished or ck.is_file(): dst.unlink(missing_ok=True)     # rewritten below when unfinished
+        if not finished and ck.is_file(): todo.append((run, c, ck, dst, carry_kinds(c.get("stage", 1))))
+    for run, c, ck, dst, ks in todo:      # every run at its smallest first, so that no run is left out for another's fuller carry
+        kind[run] = _carry_within(ck, dst, folder, max_mb, ks[-1:]) or _carry_instead_of_stage2(run, c, ck, dst, folder, max_mb, ks[-1:])
         if not kind[run]: print(f"{run.name}: NOT carried — even its smallest state would take {folder} over the {max_mb:g} MB budget; "
                                 f"on a new machine this run starts again from iteration 0 (its ckpt/ resumes it on this one)")
-    for run, ck, dst, ks in todo:      # then each as full as what is left allows
+    for run, _, ck, dst, ks in todo:      # then each as full as what is left allows
         if not kind[run]: continue
         kind[run] = _carry_within(ck, dst, folder, max_mb, ks[:ks.index(kind[run]) + 1])
         if kind[run] != "full": print(f"{run.name}: carried {kind[run]} ({file_mb(dst):.1f} MB: {CARRY_NOTES[kind[run]]}); the full state would break the budget")
-    return [dst for run, _, dst, _ in todo if kind[run]]
+    return [dst for run, _, _, dst, _ in todo if kind[run]]
 
 # %% ../nbs/08_train.ipynb #8c591937
 class TrainingDiverged(RuntimeError):
