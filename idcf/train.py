@@ -379,9 +379,10 @@ def step_stage3(cfg, nets, L: Losses, hq, lq, it, w, image_losses, ref=None):
     if cfg.lambda_ids > 0:
         with torch.no_grad(): gt_emb = L.idnet(hq)
         out_ids = out
-        if cfg.ids_reach_encoder:   # a second decode whose graph reaches encoder + transformer, for L_ids only
-            z_st = model.lookup_latent(logits, "st", cfg.tau).to(lq_feat.dtype)
-            out_ids = model.decode(z_st, enc, w=w, detach_enc=False)
+        if cfg.ids_reach_encoder:   # a second decode whose graph reaches encoder + transformer, for L_ids only,
+            mode = "soft" if model.cfg.decode == "soft" else "st"      # through the lookup the model decodes with
+            z_ids = model.lookup_latent(logits, mode, cfg.tau).to(lq_feat.dtype)
+            out_ids = model.decode(z_ids, enc, w=w, detach_enc=False)
         lids = identity_loss(L.idnet, out_ids, gt_emb=gt_emb)
         total = total + cfg.lambda_ids * lids
         logs["ids_loss"] = lids
