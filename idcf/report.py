@@ -290,6 +290,16 @@ def runs_table(facts: dict) -> pd.DataFrame:
 # %% ../nbs/11_report.ipynb #f476680a
 def _excl(lo: float, hi: float) -> str: return "excludes zero" if lo > 0 or hi < 0 else "includes zero"
 
+def _schedule_gap(values: dict) -> str:
+    "A sentence naming each stage that the reference-guided and the ID-CodeFormer (λ = 0.1) runs trained for different lengths, from `training.*`."
+    gaps = []
+    for k, name in ((2, "Stage II"), (3, "Stage III")):
+        ref = next((v for key, v in values.items() if re.fullmatch(rf"training\.stage{k}_ref\d+_lambda0_1\.iters", key)), None)
+        own = values.get(f"training.stage{k}_lambda0_1.iters")
+        if ref and own and ref != own: gaps.append(f"its {name} ran {ref:,} iterations, ID-CodeFormer's {own:,}")
+    return (" Not like for like: " + "; ".join(gaps) + " (the training table), so these differences mix the references with "
+            "the schedule.") if gaps else ""
+
 def reference_section(values: dict) -> str:
     "Markdown paragraph on the reference-guided rows of the summary `values` (flattened), or why there is none."
     R, W, O = (slug(n, "_") for n in (REFERENCE_GUIDED, WRONG_REFERENCE, OURS))
@@ -308,7 +318,7 @@ def reference_section(values: dict) -> str:
             f"verification AUC against the gallery (dlib judge) {g(R + '.verif_auc_dlib.value', '.4f')} against "
             f"{g(O + '.verif_auc_dlib.value', '.4f')}. Paired differences, reference-guided − ID-CodeFormer: dlib IDS "
             f"{diff(ro, 'ids_dlib', '.4f')}; verification AUC per probe against the gallery (dlib) {diff(ro, 'verif_auc_probe_dlib', '.4f')}; "
-            f"ArcFace IDS {diff(ro, 'ids_arcface', '.4f')}; PSNR {diff(ro, 'psnr', '.3f', ' dB')}.\n\n"
+            f"ArcFace IDS {diff(ro, 'ids_arcface', '.4f')}; PSNR {diff(ro, 'psnr', '.3f', ' dB')}.{_schedule_gap(values)}\n\n"
             f"**The wrong-reference control.** Given photos of another held-out person instead, the same model scores dlib IDS "
             f"{g(W + '.ids_dlib.value')} to the true identity (ArcFace {g(W + '.ids_arcface.value')}); right − wrong reference: "
             f"dlib IDS {diff(rw, 'ids_dlib', '.4f')}; ArcFace IDS {diff(rw, 'ids_arcface', '.4f')}. Against ID-CodeFormer without "
