@@ -83,9 +83,12 @@ HAS = $(BIN)/python -c "import sys; from idcf.runs import shipped_weights as w; 
 # A carried Stage III state holds the whole network (it may have taken the shipped Stage II's place in the budget).
 S3_CARRIED = $(BIN)/python -c "import sys; from idcf.runs import carry_path, latest_run; sys.exit(not carry_path(latest_run(3, '$(LONG)', $(1), 0, $(2))).is_file())"
 # Stage II, then Stage III, of λ = $(1) with $(2) reference photos; what is shipped or carried already (a fresh clone) is skipped.
+# Stage II trains the preset's 6,000 iterations, then continues to $(3) (`-p iters` continues a finished run, the learning
+# rate back to 2e-4 until 80 % of $(3)): the shipped CodeFormer and ID-CodeFormer got 12,000, the reference-guided one 6,000.
 define CHAIN
 if $(call HAS,3,$(1),$(2)); then echo "Stage III of $(LONG) λ=$(1) references=$(2) is shipped: nothing to train"; else \
-  { $(call S3_CARRIED,$(1),$(2)) || { { $(call HAS,2,$(1),$(2)) || $(PM) nbs/train_stage2.ipynb -p preset $(LONG) -p lambda_ids $(1) -p references $(2); } && \
+  { $(call S3_CARRIED,$(1),$(2)) || { { $(call HAS,2,$(1),$(2)) || { $(PM) nbs/train_stage2.ipynb -p preset $(LONG) -p lambda_ids $(1) -p references $(2) && \
+  $(PM) nbs/train_stage2.ipynb -p preset $(LONG) -p lambda_ids $(1) -p references $(2) -p iters $(3); }; } && \
   $(call SHIP,2,$(1),$(2)); }; } && \
   $(PM) nbs/train_stage3.ipynb -p preset $(LONG) -p lambda_ids $(1) -p references $(2) -p perceptual ssim && \
   $(call SHIP,3,$(1),$(2)); fi
@@ -94,10 +97,10 @@ train-long: venv
 	test -f results/checkpoints/stage1-$(LONG).safetensors || $(PM) nbs/train_stage1.ipynb -p preset $(LONG) -p perceptual ssim
 	$(PM) nbs/stage1_progress.ipynb $(LONG_STAGE1)/stage1_progress.ipynb -p run $(LONG_STAGE1)
 	$(call SHIP,1,0.0,0)
-	$(call CHAIN,0.0,0)
-	$(call CHAIN,0.1,0)
+	$(call CHAIN,0.0,0,12000)
+	$(call CHAIN,0.1,0,12000)
 	$(BIN)/idcf ship --preset $(LONG)
-	$(call CHAIN,0.1,2)
+	$(call CHAIN,0.1,2,6000)
 
 CEILING ?= False
 carry: venv
