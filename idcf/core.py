@@ -203,6 +203,10 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
 def locked(path: str | os.PathLike, timeout: float = -1) -> Iterator[Path]:
     "Hold an exclusive inter-process lock on the file `path` (created if missing) for the `with` block."
     from filelock import FileLock
+    import multiprocessing
+    if getattr(multiprocessing.current_process(), "_inheriting", False):   # multiprocessing's own bootstrapping flag
+        raise RuntimeError(f"lock {path}: a spawned worker is re-running the script that started it (its work is not under "
+                           "`if __name__ == '__main__':`) and would wait forever for the lock its parent holds; guard the script")
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path), timeout=timeout): yield path
 
