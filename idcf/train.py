@@ -90,7 +90,7 @@ class TrainConfig:
     fidelity_schedule: str | None = None  # Stage III: 'published' or 'uniform' (see `stage3_phase`; None: the preset's, else 'published')
     data: str = ""                   # dataset manifest; '' = the aligned CelebA train split for the preset
     vqgan_ckpt: str = ""             # Stage II/III: the Stage I VQGAN (init and HQ code targets)
-    init_ckpt: str = ""              # Stage III: the Stage II CodeFormer; Stage I: a training state to start from ('' = the preset's)
+    init_ckpt: str = ""              # Stage III: the Stage II CodeFormer; Stage II: a CodeFormer to go on from ('' = Stage I alone); Stage I: a training state
     out_dir: str = ""                # '' = results/runs/<run name>
     seed: int = 0
     device: str = "auto"
@@ -172,10 +172,18 @@ def _resolve_checkpoints(cfg: TrainConfig, check_files: bool) -> TrainConfig:
         if cfg.stage == 3 and not cfg.init_ckpt: cfg.init_ckpt = _stage3_start(cfg)
         stage2 = f"nbs/train_stage2.ipynb -p preset {cfg.preset} -p lambda_ids {cfg.lambda_ids:g}" + (f" -p references {cfg.references}" if cfg.references else "")
         train_cmd = {"vqgan_ckpt": f"nbs/train_stage1.ipynb -p preset {cfg.preset}", "init_ckpt": stage2}
-        for name in ("vqgan_ckpt",) + (("init_ckpt",) if cfg.stage == 3 and cfg.init_ckpt else ()):
+        for name in ("vqgan_ckpt",) + (("init_ckpt",) if cfg.init_ckpt else ()):
             if not Path(getattr(cfg, name)).is_file():
                 _fail(name, f"checkpoint {getattr(cfg, name)} not found — train the previous stage first (papermill {train_cmd[name]}) or pass its path")
     return cfg
+
+def _check_same_vqgan(model: nn.Module, hq: nn.Module, cfg: TrainConfig) -> None:
+    "The codebook and generator of `init_ckpt` must be `vqgan_ckpt`'s (up to fp16 rounding): the code targets come from the latter."
+    ours = dict(model.named_parameters())
+    for n, p in hq.named_parameters():
+        if n.split(".")[0] in ("quantize", "generator") and not torch.allclose(ours[n].float(), p.float(), rtol=1e-2, atol=1e-3):
+            raise CheckpointError(f"init_ckpt {cfg.init_ckpt}: its {n} is not the one of vqgan_ckpt {cfg.vqgan_ckpt}; "
+                                  "a CodeFormer goes on training only with the Stage I it was built on")
 
 def _stage3_start(cfg: TrainConfig) -> str:
     "The Stage II weights Stage III starts from; '' when they are gone but the run's carried state (the whole network) resumes it."
@@ -278,12 +286,13 @@ def build_networks(cfg: TrainConfig, device: torch.device) -> dict:
             raise CheckpointError(f"vqgan_ckpt {cfg.vqgan_ckpt}: trained with quantizer={stored!r}, but preset {cfg.preset!r} "
                                   f"builds quantizer={arch.quantizer!r}; pass quantizer={stored!r} or the matching Stage I")
         model = CodeFormer(arch)
-        if cfg.stage == 2 or not cfg.init_ckpt:     # Stage III: '' only when a carried state (perhaps trimmed) resumes the run
+        if not cfg.init_ckpt:     # Stage III: '' only when a carried state (perhaps trimmed) resumes the run
             rep = load_weights(model, cfg.vqgan_ckpt, strict=False)     # the VQGAN part of CodeFormer
             if rep.unexpected or rep.wrong_shape or any(k.split(".")[0] in ("encoder", "quantize", "generator") for k in rep.missing):
                 raise CheckpointError(f"{cfg.vqgan_ckpt}: not a Stage I VQGAN of preset {cfg.preset!r} — {rep.describe()}")
         else: load_weights(model, cfg.init_ckpt)
         hq = VQAutoEncoder(arch); load_weights(hq, cfg.vqgan_ckpt)
+        if cfg.init_ckpt: _check_same_vqgan(model, hq, cfg)
         nets["hq_vqgan"] = hq.to(device).eval().requires_grad_(False)
     keep = trainable_names(cfg.stage, cfg.train_predictor)
     for n, p in model.named_parameters(): p.requires_grad_(n.split(".")[0] in keep)
