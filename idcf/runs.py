@@ -5,6 +5,7 @@
 # %% ../nbs/07a_runs.ipynb #33c6fdae
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -15,8 +16,8 @@ from .datasets import BuildConfig, build_identity_dataset
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'SMOKE_DATA', 'SHIPPED_PRESET', 'CHECKPOINT_BUDGET_MB', 'resolve_preset', 'check_preset',
            'preset_dataset', 'run_name', 'run_folders', 'finished_here', 'finished_iters', 'longer', 'latest_run',
-           'default_checkpoint', 'shipped_weights', 'carry_path', 'stage_weights', 'reference_checkpoint', 'file_mb',
-           'checkpoints_mb']
+           'default_checkpoint', 'shipped_weights', 'carry_path', 'stage_weights', 'reference_checkpoint',
+           'continued_from', 'file_mb', 'checkpoints_mb']
 
 # %% ../nbs/07a_runs.ipynb #12f0e496
 TRAIN_PRESETS = {
@@ -143,6 +144,29 @@ def reference_checkpoint(preset: str, seed: int = 0, lambda_ids: float = 0.1) ->
     for d in sorted((results_root() / "runs").glob(f"stage3-{preset}-ref*-lambda{lambda_ids:g}-seed{seed}")):
         if (ck := default_checkpoint(3, preset, lambda_ids, seed, k_of(d.name))).is_file(): return k_of(d.name), ck
     return None
+
+# %% ../nbs/07a_runs.ipynb #e5be5ec6
+def _record_beside(path: Path, sha: str | None) -> dict:
+    "The shipping record `<weights>.run.json` of weights `path` (looked for beside it, then among the shipped weights), if it describes these weights."
+    for f in (path.with_suffix(".run.json"), shipped_root() / path.with_suffix(".run.json").name):
+        if f.is_file() and (rec := json.loads(f.read_text())).get("weights_sha256") == sha: return rec
+    return {}
+
+def continued_from(run: str | Path) -> tuple[Path, int] | None:
+    "(earlier run folder of the same name, images trained between the two) when the run in `run` went on from that run's weights, directly or through a shipped model made from them; else None."
+    rec = read_run_record(run)
+    init, c = rec.get("init_checkpoints", {}).get("init_ckpt"), rec.get("config", {})
+    if not init or "stage" not in c: return None
+    sha, between = init.get("sha256"), 0
+    if shipped := _record_beside(Path(rec.get("cwd", ".")) / init["path"], sha):
+        source = shipped[max((k for k in shipped if k.startswith("stage")), key=lambda k: int(k[5:]))]
+        sha = source.get("init_checkpoints", {}).get("init_ckpt", {}).get("sha256")
+        between = source["config"]["iters"] * source["config"]["batch"]
+    name = run_name(c["stage"], c["preset"], c["lambda_ids"], c["seed"], c.get("references", 0))
+    for d in run_folders(name):
+        if d.resolve() != Path(run).resolve() and sha and read_run_record(d).get("weights", {}).get("net_g_ema.pth") == sha: return d, between
+    return None
+
 
 # %% ../nbs/07a_runs.ipynb #83dea579
 CHECKPOINT_BUDGET_MB = 40.0      # results/checkpoints: shipped weights and carried states together, in MB of 10**6 bytes
