@@ -50,8 +50,8 @@ COMPARISONS = ((BASE, OURS), (MAIN[0], BASE), (MAIN[0], OURS), (OURS, REFERENCE_
 "Paired per-image differences reported (b − a), when both methods were scored: λ_ids, each model against its input, references, and the wrong-reference control (against the right reference and against none)."
 
 # %% ../nbs/11_report.ipynb #27c6726c
-def summarise(results: dict, n_boot: int = 10_000, seed: int = 0) -> pd.DataFrame:
-    "Long table: method, metric, value, lo, hi, n, status (ok | unavailable: reason)."
+def summarise(results: dict, n_boot: int = 10_000, seed: int = 0, pairs=COMPARISONS) -> pd.DataFrame:
+    "Long table: method, metric, value, lo, hi, n, status (ok | unavailable: reason); `pairs` (a, b) of scored methods add rows 'b − a'."
     rows = []
     for name, (df, s) in results.items():
         for col, header, better, per_image in COLUMNS:
@@ -69,7 +69,7 @@ def summarise(results: dict, n_boot: int = 10_000, seed: int = 0) -> pd.DataFram
                 if val == UNAVAILABLE: row["status"] = f"unavailable: {s['unavailable'].get(col, 'weights missing')}"
                 else: row.update(value=float(val), n=int(s["images"]))
             rows.append(row)
-    for base, other in COMPARISONS:
+    for base, other in pairs:
         if base in results and other in results: rows += _paired_rows(results, base, other, n_boot, seed)
     return pd.DataFrame(rows)
 
