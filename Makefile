@@ -84,7 +84,7 @@ HAS = $(BIN)/python -c "import sys; from idcf.runs import shipped_weights as w; 
 S3_CARRIED = $(BIN)/python -c "import sys; from idcf.runs import carry_path, latest_run; sys.exit(not carry_path(latest_run(3, '$(LONG)', $(1), 0, $(2))).is_file())"
 # Stage II, then Stage III, of λ = $(1) with $(2) reference photos; what is shipped or carried already (a fresh clone) is skipped.
 # Stage II trains the preset's 6,000 iterations, then continues to $(3) (`-p iters` continues a finished run, the learning
-# rate back to 2e-4 until 80 % of $(3)): the shipped CodeFormer and ID-CodeFormer got 12,000, the reference-guided one 6,000.
+# rate back to 2e-4 until 80 % of $(3)): CodeFormer and ID-CodeFormer got 12,000 (then ROUND2), the reference-guided one 6,000.
 define CHAIN
 if $(call HAS,3,$(1),$(2)); then echo "Stage III of $(LONG) λ=$(1) references=$(2) is shipped: nothing to train"; else \
   { $(call S3_CARRIED,$(1),$(2)) || { { $(call HAS,2,$(1),$(2)) || { $(PM) nbs/train_stage2.ipynb -p preset $(LONG) -p lambda_ids $(1) -p references $(2) && \
@@ -93,12 +93,26 @@ if $(call HAS,3,$(1),$(2)); then echo "Stage III of $(LONG) λ=$(1) references=$
   $(PM) nbs/train_stage3.ipynb -p preset $(LONG) -p lambda_ids $(1) -p references $(2) -p perceptual ssim && \
   $(call SHIP,3,$(1),$(2)); fi
 endef
+# The second Stage II round of the shipped CodeFormer and ID-CodeFormer (README, "A second Stage II round"): Stage II goes
+# on from the shipped Stage III's encoder and transformer for 12,000 iterations at lr 5e-5 (a run folder -2), then Stage
+# III is trained again from it and shipped. Skipped once the shipped Stage III's record says its Stage II was that
+# continuation (an `init_ckpt` in its Stage II config); an interrupted round resumes where it stopped.
+S3_SHIPPED = $$($(BIN)/python -c "from idcf.runs import shipped_weights as w; print(w(3, '$(LONG)', $(1), 0))")
+ROUND2_DONE = $(BIN)/python -c "import json, sys; from idcf.runs import shipped_weights as w; \
+  sys.exit(not json.loads(w(3, '$(LONG)', $(1), 0).with_suffix('.run.json').read_text())['stage2']['config'].get('init_ckpt'))"
+define ROUND2
+if $(call ROUND2_DONE,$(1)); then echo "Stage III of $(LONG) λ=$(1) is shipped from the second Stage II round: nothing to train"; else \
+  $(PM) nbs/train_stage2.ipynb -p preset $(LONG) -p lambda_ids $(1) -p init_ckpt $(call S3_SHIPPED,$(1)) -p iters 12000 -p lr 5e-5 && \
+  $(PM) nbs/train_stage3.ipynb -p preset $(LONG) -p lambda_ids $(1) -p perceptual ssim && $(call SHIP,3,$(1),0); fi
+endef
 train-long: venv
 	test -f results/checkpoints/stage1-$(LONG).safetensors || $(PM) nbs/train_stage1.ipynb -p preset $(LONG) -p perceptual ssim
 	$(PM) nbs/stage1_progress.ipynb $(LONG_STAGE1)/stage1_progress.ipynb -p run $(LONG_STAGE1)
 	$(call SHIP,1,0.0,0)
 	$(call CHAIN,0.0,0,12000)
+	$(call ROUND2,0.0)
 	$(call CHAIN,0.1,0,12000)
+	$(call ROUND2,0.1)
 	$(BIN)/idcf ship --preset $(LONG)
 	$(call CHAIN,0.1,2,6000)
 
