@@ -149,7 +149,9 @@ def reference_checkpoint(preset: str, seed: int = 0, lambda_ids: float = 0.1) ->
 def _record_beside(path: Path, sha: str | None) -> dict:
     "The shipping record `<weights>.run.json` of weights `path` (looked for beside it, then among the shipped weights), if it describes these weights."
     for f in (path.with_suffix(".run.json"), shipped_root() / path.with_suffix(".run.json").name):
-        if f.is_file() and (rec := json.loads(f.read_text())).get("weights_sha256") == sha: return rec
+        rec = json.loads(f.read_text()) if f.is_file() else {}
+        while rec and rec.get("weights_sha256") != sha: rec = rec.get("replaces", {})   # weights shipped before, then replaced
+        if rec: return rec
     return {}
 
 def continued_from(run: str | Path) -> tuple[Path, int] | None:
