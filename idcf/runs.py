@@ -147,7 +147,7 @@ def reference_checkpoint(preset: str, seed: int = 0, lambda_ids: float = 0.1) ->
 
 # %% ../nbs/07a_runs.ipynb #e5be5ec6
 def _record_beside(path: Path, sha: str | None) -> dict:
-    "The shipping record `<weights>.run.json` of weights `path` (looked for beside it, then among the shipped weights), if it describes these weights."
+    "The shipping record `<weights>.run.json` of weights `path` (looked for beside it, then among the shipped weights) that describes these weights, or the record it `replaces` that does."
     for f in (path.with_suffix(".run.json"), shipped_root() / path.with_suffix(".run.json").name):
         rec = json.loads(f.read_text()) if f.is_file() else {}
         while rec and rec.get("weights_sha256") != sha: rec = rec.get("replaces", {})   # weights shipped before, then replaced
