@@ -18,7 +18,7 @@ import pandas as pd
 from .core import slug, results_root, repo_root, atomic_write_text, atomic_write_json, atomic_path
 from .metrics import bootstrap_ci, paired_bootstrap
 from .evaluate import load_results, UNAVAILABLE, REFERENCE_GUIDED, WRONG_REFERENCE
-from .runs import TRAIN_PRESETS, continued_from
+from .runs import TRAIN_PRESETS, continued_from, run_folders
 
 # %% auto #0
 __all__ = ['COLUMNS', 'SEED_PAPER', 'MAIN', 'BASE', 'OURS', 'COMPARISONS', 'PLACEHOLDER', 'HAND_NUMBERS_ALLOWED', 'summarise',
@@ -261,11 +261,6 @@ def fact_key(f: dict) -> str:
     "`stage<k>[_ref<r>]_lambda<λ>`, the key of a run's facts (`0.1` → `0_1`)."
     return f"stage{f['stage']}" + (f"_ref{f['references']}" if f["references"] else "") + f"_lambda{slug(format(f['lambda_ids'], 'g'), '_')}"
 
-def _arm_order(d: Path) -> tuple[str, int]:
-    "Sort key of run folders: by run name, then `-2`, `-3` … after the first."
-    name, _, k = d.name.rpartition("-")
-    return (name, int(k)) if k.isdigit() and "-seed" in name else (d.name, 1)
-
 def _with_lineage(d: Path, f: dict, every: dict) -> dict:
     "Facts `f` of run `d` with the iterations and hours of the runs it continues (`runs.continued_from`) added."
     iters, hours, runs = f["iters"], f["hours"], [d.name]
@@ -276,8 +271,8 @@ def _with_lineage(d: Path, f: dict, every: dict) -> dict:
 def training_facts(preset: str, seed: int = 0, runs: Path | None = None) -> dict:
     "Facts of the newest run of each arm of `preset` (`fact_key`; iterations and hours include the runs it continues), of the Stage I run the preset warm-starts from ('stage1_warm'), and the hours of every run in all."
     runs = Path(runs or results_root() / "runs")
-    folders = [d for d in runs.glob(f"stage*-{preset}-*-seed{seed}*") if re.fullmatch(rf".+-seed{seed}(-\d+)?", d.name)]
-    every = {d.resolve(): f for d in sorted(folders, key=_arm_order) if (f := _run_facts(d))}
+    folders = [d for first in sorted(runs.glob(f"stage*-{preset}-*-seed{seed}")) for d in run_folders(first.name, runs)]
+    every = {d.resolve(): f for d in folders if (f := _run_facts(d))}
     facts = {fact_key(f): _with_lineage(d, f, every) for d, f in every.items()}     # the newest folder of an arm comes last
     warm = TRAIN_PRESETS.get(preset, {}).get("warm_start")
     if warm and (f := _run_facts(runs / warm.removesuffix(".warm.safetensors"))): facts["stage1_warm"] = f

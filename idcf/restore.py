@@ -52,12 +52,13 @@ def resolve_checkpoint(spec: str | os.PathLike | None) -> Path:
 def _ship(model: torch.nn.Module, src: Path, dst: Path, runs: dict, **meta) -> Path:
     "fp16 safetensors of `model` (trained as `src`) at `dst`, and `<dst>.run.json` with the `runs` records that produced it."
     from idcf.checkpoint import save_weights
-    old = json.loads(dst.with_suffix(".run.json").read_text()) if dst.with_suffix(".run.json").is_file() else {}
-    save_weights(model, dst, dtype=torch.float16, metadata={"source": src.name, "source_sha256": sha256_file(src), "run": src.parent.name, **meta})
+    rec_path, src_sha = dst.with_suffix(".run.json"), sha256_file(src)
+    old = json.loads(rec_path.read_text()) if rec_path.is_file() else {}
+    save_weights(model, dst, dtype=torch.float16, metadata={"source": src.name, "source_sha256": src_sha, "run": src.parent.name, **meta})
     rec = {"weights": dst.name, "weights_sha256": sha256_file(dst), "dtype": "float16", "source": f"results/runs/{src.parent.name}/{src.name}",
-           "source_sha256": sha256_file(src), **{k: json.loads(v.read_text()) for k, v in runs.items()}}
+           "source_sha256": src_sha, **{k: json.loads(v.read_text()) for k, v in runs.items()}}
     if old and old.get("weights_sha256") != rec["weights_sha256"]: rec["replaces"] = old   # runs that went on from the replaced weights still find their lineage
-    atomic_write_json(dst.with_suffix(".run.json"), rec)
+    atomic_write_json(rec_path, rec)
     return dst
 
 def _shipped_from(dst: Path) -> str | None:

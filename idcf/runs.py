@@ -85,9 +85,9 @@ def run_name(stage: int, preset: str, lambda_ids: float, seed: int, references: 
     "`stage<k>-<preset>[-ref<k>]-lambda<λ>-seed<seed>`, the run folder under results/runs (`-ref<k>`: k reference photos)."
     return f"stage{stage}-{preset}" + (f"-ref{references}" if references else "") + f"-lambda{lambda_ids:g}-seed{seed}"
 
-def run_folders(name: str) -> list[Path]:
-    "results/runs/<name>, <name>-2, <name>-3 … that exist, oldest first."
-    base = results_root() / "runs" / name
+def run_folders(name: str, runs: Path | None = None) -> list[Path]:
+    "<runs>/<name>, <name>-2, <name>-3 … that exist, oldest first (`runs`: results/runs)."
+    base = Path(runs or results_root() / "runs") / name
     out = [base] if base.is_dir() else []
     k = 2
     while (d := base.with_name(f"{name}-{k}")).is_dir(): out.append(d); k += 1
