@@ -36,7 +36,7 @@ setuptools.setup(
     classifiers=classifiers,
     packages=setuptools.find_packages(include=[cfg["lib_name"], cfg["lib_name"] + ".*"]),
     include_package_data=True,
-    package_data={cfg["lib_name"]: ["data/*.npz", "data/*.json"]},
+    package_data={cfg["lib_name"]: ["data/*.npz", "data/*.json", "data/*.csv"]},
     python_requires=">=" + cfg["min_python"],
     install_requires=cfg.get("requirements", "").split(),
     entry_points={

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.resources
 import io
 import json
 import multiprocessing
@@ -19,14 +20,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .core import data_root, cache_root, locked, atomic_write_bytes, atomic_write_text, atomic_write_json, sha256_file, sha256_bytes
+from .core import data_root, cache_root, locked, atomic_write_bytes, atomic_write_text, atomic_write_json, sha256_file, sha256_bytes, write_run_record
 from .imageio import read_image, write_image, ImageError, list_images
 from .align import FaceDetector, align_face, Face
 from .degrade import sample_params, degrade_cpu, DegradeParams
 from .codeformer import to_tensor
 
 # %% auto #0
-__all__ = ['MANIFEST_FIELDS', 'TEST_FIELDS', 'BuildConfig', 'pick_face', 'align_one', 'align_photos', 'embed_files',
+__all__ = ['LANDMARK_TABLE', 'LANDMARK_FIELDS', 'MANIFEST_FIELDS', 'TEST_FIELDS', 'BuildConfig', 'pick_face',
+           'read_landmark_table', 'write_landmark_table', 'align_one', 'align_photos', 'embed_files',
            'leave_one_out_cosine', 'split_identities', 'build_identity_dataset', 'build_report', 'read_manifest',
            'verify_manifest', 'load_faces', 'stack_faces', 'index_folder', 'build_test_set', 'check_test_set']
 
@@ -67,18 +69,57 @@ def _read_progress(path: Path) -> dict:
             done[rec["source"]] = rec
     return done
 
+# %% ../nbs/06_datasets.ipynb #6d2b8fa1
+LANDMARK_TABLE = Path(str(importlib.resources.files("idcf"))) / "data" / "celeba_wild_landmarks.csv"
+LANDMARK_FIELDS = ["source", "photo_sha256", "status", "score", "landmarks"]
+
+def read_landmark_table(path: str | Path | None = LANDMARK_TABLE) -> dict:
+    "source → {photo_sha256, status ('ok' or 'no_face'), score, landmarks} of a landmark table ({} for None or no file)."
+    if path is None or not Path(path).is_file(): return {}
+    with open(path, newline="") as f: rows = list(csv.DictReader(f))
+    if rows and list(rows[0]) != LANDMARK_FIELDS: raise ValueError(f"{path}: columns {list(rows[0])}, expected {LANDMARK_FIELDS}")
+    bad = [r["source"] for r in rows if r["status"] not in ("ok", "no_face") or (r["status"] == "ok") != (len(r["landmarks"].split()) == 10)]
+    if bad: raise ValueError(f"{path}: rows {bad[:3]} need status 'ok' with 10 landmark numbers, or 'no_face' without")
+    return {r["source"]: {"photo_sha256": r["photo_sha256"], "status": r["status"], "score": float(r["score"] or "nan"),
+                          "landmarks": [float(v) for v in r["landmarks"].split()]} for r in rows}
+
+def write_landmark_table(dataset: str | Path, images: str | Path, path: str | Path = LANDMARK_TABLE) -> Path:
+    "The outcome of every photo of a built `dataset` folder (aligned, or no face) as a landmark table at `path`."
+    recs = sorted(_read_progress(Path(dataset) / "progress.jsonl").values(), key=lambda r: r["source"])
+    lines = io.StringIO(); w = csv.writer(lines, lineterminator="\n"); w.writerow(LANDMARK_FIELDS)
+    for r in recs:
+        if r["status"] not in ("ok", "no_face"): continue       # unreadable photos: nothing to detect
+        ok = r["status"] == "ok"
+        w.writerow([r["source"], sha256_file(Path(images) / r["source"]), r["status"], f"{r['score']:.4f}" if ok else "",
+                    " ".join(f"{v:.2f}" for v in r["landmarks"]) if ok else ""])
+    out = atomic_write_text(Path(path), lines.getvalue())
+    manifests = sorted(Path(dataset).glob("manifest-seed*.csv"))      # the record: which build, on which machine, with what
+    write_run_record(out.parent, name=f"{out.stem}.run.json", config={"dataset": str(dataset), "images": str(images)},
+                     data_manifest=manifests[0] if manifests else None, table_sha256=sha256_file(out), rows=len(recs))
+    return out
+
 # %% ../nbs/06_datasets.ipynb #90917293
-def align_one(name: str, ident: int, src_dir: Path, out_dir: Path, size: int, min_area: float, det: FaceDetector) -> dict:
-    "Detect, pick (`pick_face`) and align one photo at `size` px into `out_dir/aligned`; the record says what happened."
+def _landmarks(img: np.ndarray, photo_sha: str, det: FaceDetector, min_area: float, known: dict | None) -> tuple:
+    "(landmarks (5, 2) or None for no face, score, where from): the table row when it is this photo's, else the detector."
+    if known is not None and known["photo_sha256"] == photo_sha:
+        if known["status"] == "no_face": return None, None, "table"
+        return np.array(known["landmarks"], np.float64).reshape(5, 2), known["score"], "table"
+    face = pick_face(det.detect(img), img.shape, min_area)
+    if face is None: return None, None, "detector"
+    return np.round(face.landmarks.astype(np.float64), 2), round(face.score, 4), "detector"   # the manifest's 0.01 px
+
+def align_one(name: str, ident: int, src_dir: Path, out_dir: Path, size: int, min_area: float, det: FaceDetector,
+              known: dict | None = None) -> dict:
+    "Align one photo at `size` px into `out_dir/aligned` (landmarks: `_landmarks`); the record says what happened."
     rec = {"source": name, "identity": int(ident)}
     try:
         img = read_image(src_dir / name).rgb
-        face = pick_face(det.detect(img), img.shape, min_area)
-        if face is None: return {**rec, "status": "no_face", "reason": "no face detected"}
-        lm = np.round(face.landmarks.astype(np.float64), 2)       # aligned from the landmarks the manifest records
+        rec["photo_sha256"] = sha256_file(src_dir / name)
+        lm, score, rec["landmarks_from"] = _landmarks(img, rec["photo_sha256"], det, min_area, known)
+        if lm is None: return {**rec, "status": "no_face", "reason": "no face detected"}
         rel = f"aligned/{Path(name).stem}.png"
         write_image(out_dir / rel, align_face(img, lm, size).image)
-        return {**rec, "status": "ok", "file": rel, "sha256": sha256_file(out_dir / rel), "score": round(face.score, 4),
+        return {**rec, "status": "ok", "file": rel, "sha256": sha256_file(out_dir / rel), "score": score,
                 "landmarks": [float(v) for v in lm.ravel()]}
     except ImageError as e: return {**rec, "status": "unreadable", "reason": str(e)}
 
@@ -88,29 +129,33 @@ def _worker_init() -> None:
     global _WORKER_DET
     torch.set_num_threads(1); _WORKER_DET = FaceDetector()
 
-def _worker_align(args: tuple) -> dict: return align_one(*args, _WORKER_DET)
+def _worker_align(args: tuple) -> dict: return align_one(*args[:-1], _WORKER_DET, args[-1])
 
-def _is_done(prev: dict | None, out_dir: Path) -> bool:
-    "A logged outcome stands unless its aligned file is gone or changed."
-    return prev is not None and (prev["status"] != "ok" or
-                                 ((out_dir / prev["file"]).exists() and sha256_file(out_dir / prev["file"]) == prev["sha256"]))
+def _is_done(prev: dict | None, out_dir: Path, known: dict | None = None) -> bool:
+    "A logged outcome stands unless its aligned file is gone or changed, or a table row may replace its detected landmarks."
+    if prev is None: return False
+    if known is not None and prev.get("landmarks_from") != "table" and prev.get("photo_sha256", known["photo_sha256"]) == known["photo_sha256"]:
+        return False
+    return prev["status"] != "ok" or ((out_dir / prev["file"]).exists() and sha256_file(out_dir / prev["file"]) == prev["sha256"])
 
 def align_photos(items: list[tuple[str, int]], src_dir: Path, out_dir: Path, cfg: BuildConfig,
-                 detector: FaceDetector | None = None, progress: bool = True) -> list[dict]:
-    "Align every (file, identity) photo into `out_dir/aligned`, in `cfg.workers` processes; resumable through `out_dir/progress.jsonl`."
+                 detector: FaceDetector | None = None, progress: bool = True, table: dict | None = None) -> list[dict]:
+    "Align every (file, identity) photo into `out_dir/aligned` (`table`: landmark rows by file), in `cfg.workers` processes; resumable."
     (out_dir / "aligned").mkdir(parents=True, exist_ok=True)
     log, done = out_dir / "progress.jsonl", _read_progress(out_dir / "progress.jsonl")
-    todo = [(n, i) for n, i in items if not _is_done(done.get(n), out_dir)]
+    table = table or {}
+    todo = [(n, i) for n, i in items if not _is_done(done.get(n), out_dir, table.get(n))]
     workers = 1 if detector is not None else min(cfg.workers or os.cpu_count() or 1, max(len(todo), 1))
     bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=f"align ({workers} process{'es' * (workers > 1)})", disable=not progress)
     args = [(n, i, src_dir, out_dir, cfg.size, cfg.min_face_area) for n, i in todo]
+    known = [table.get(n) for n, _ in todo]
     if workers == 1:
         det = detector or (FaceDetector() if todo else None)
-        results = (align_one(*a, det) for a in args)
+        results = (align_one(*a, det, k) for a, k in zip(args, known))
     else:      # spawn (a forked copy of a process whose OpenMP pool runs can hang), with the module's functions by name
         import idcf.datasets as mod
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=mod._worker_init)
-        results = pool.map(mod._worker_align, args, chunksize=4)
+        results = pool.map(mod._worker_align, [a + (k,) for a, k in zip(args, known)], chunksize=4)
     try:
         for rec in results: _append_line(log, rec); done[rec["source"]] = rec; bar.update()
     finally:
@@ -151,8 +196,9 @@ def split_identities(ids, seed: int, fractions=(0.7, 0.15, 0.15)) -> dict:
 MANIFEST_FIELDS = ["file", "source", "identity", "split", "sha256", "score", "landmarks", "outlier_cos"]
 
 def build_identity_dataset(cfg: BuildConfig = BuildConfig(), source: Path | None = None, cache: Path | None = None,
-                           identity_net=None, detector=None, progress: bool = True) -> Path:
-    "Build (or resume) the aligned, split CelebA dataset; returns the manifest path (`manifest-seed<seed>.csv`)."
+                           identity_net=None, detector=None, progress: bool = True,
+                           landmarks: str | Path | None = LANDMARK_TABLE) -> Path:
+    "Build (or resume) the aligned, split CelebA dataset, aligning from the `landmarks` table where it has the photo; returns the manifest path."
     source = Path(source) if source is not None else data_root() / "celeba_wild"
     table = source / "identities.csv"
     if not table.is_file(): raise FileNotFoundError(f"{table}: identity table not found (expected the shared celeba_wild layout)")
@@ -161,10 +207,10 @@ def build_identity_dataset(cfg: BuildConfig = BuildConfig(), source: Path | None
         keep = set(sorted({i for _, i in rows})[:cfg.max_identities]); rows = [r for r in rows if r[1] in keep]
     out = Path(cache or cache_root()) / "datasets" / cfg.dataset_id(source.name)
     with locked(out / ".build.lock"):   # a second process building the same set waits, then finds it done
-        return _build_in(out, rows, source, cfg, identity_net, detector, progress)
+        return _build_in(out, rows, source, cfg, identity_net, detector, progress, read_landmark_table(landmarks))
 
-def _build_in(out: Path, rows: list, source: Path, cfg: BuildConfig, identity_net, detector, progress: bool) -> Path:
-    recs = align_photos(rows, source / "images", out, cfg, detector, progress)
+def _build_in(out: Path, rows: list, source: Path, cfg: BuildConfig, identity_net, detector, progress: bool, table: dict) -> Path:
+    recs = align_photos(rows, source / "images", out, cfg, detector, progress, table)
     ok = [r for r in recs if r["status"] == "ok"]
     if identity_net is None:
         from idcf.identity import load_identity_net
@@ -207,6 +253,7 @@ def build_report(recs: list[dict], split: dict, cfg: BuildConfig) -> dict:
     lost = sorted({r["identity"] for r in recs} - kept_ids)          # identities left without a single kept face
     return {"config": asdict(cfg), "files": len(recs), "status": dict(sorted(status.items())),
             "aligned_fraction": (len(recs) - status.get("no_face", 0) - status.get("unreadable", 0)) / max(1, len(recs)),
+            "landmarks_from": dict(sorted(Counter(r["landmarks_from"] for r in recs if "landmarks_from" in r).items())),
             "identities_per_split": dict(sorted(per_split.items())), "images_per_split": dict(sorted(imgs_split.items())),
             "identities_dropped": {"count": len(lost), "identities": lost,
                                    "singleton": sorted({r["identity"] for r in recs if r["status"] == "singleton"})},
