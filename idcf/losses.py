@@ -12,10 +12,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .codeformer import gaussian_low
+
 # %% auto #0
-__all__ = ['BACKBONE_FILES', 'PERCEPTUAL_CHOICES', 'backbone_unavailable', 'make_lpips', 'PerceptualLoss', 'frequency_loss',
-           'feature_matching_loss', 'fake_backbone_cache', 'd_hinge_loss', 'g_hinge_loss', 'adaptive_gan_weight',
-           'token_codes', 'code_ce_loss', 'code_accuracy', 'latent_l2_loss']
+__all__ = ['BACKBONE_FILES', 'PERCEPTUAL_CHOICES', 'DETAIL_SIGMA', 'backbone_unavailable', 'make_lpips', 'PerceptualLoss',
+           'frequency_loss', 'feature_matching_loss', 'detail_loss', 'fake_backbone_cache', 'd_hinge_loss',
+           'g_hinge_loss', 'adaptive_gan_weight', 'token_codes', 'code_ce_loss', 'code_accuracy', 'latent_l2_loss']
 
 # %% ../nbs/07_losses.ipynb #83822aac
 BACKBONE_FILES = {"vgg": ("vgg16-397923af.pth", "https://download.pytorch.org/models/vgg16-397923af.pth"),
@@ -72,6 +74,15 @@ def feature_matching_loss(fake: list[torch.Tensor], real: list[torch.Tensor]) ->
     "Mean over layers of the L1 distance between discriminator activations (targets detached)."
     if len(fake) != len(real) or not fake: raise ValueError(f"feature_matching_loss: got {len(fake)} and {len(real)} layers")
     return sum((f.float() - r.detach().float()).abs().mean() for f, r in zip(fake, real)) / len(fake)
+
+# %% ../nbs/07_losses.ipynb #b2c8f3a5
+DETAIL_SIGMA = 1 / 128   # detail_loss's Gaussian σ as a fraction of the face size (1 px at 128 px)
+
+def detail_loss(x: torch.Tensor, y: torch.Tensor, sigma: float = DETAIL_SIGMA) -> torch.Tensor:
+    "Mean absolute difference of `x` and `y` (B, 3, H, W) above a Gaussian blur of σ = `sigma` × width: their finest band."
+    d = x.float() - y.float()
+    return (d - gaussian_low(d, sigma * d.shape[-1])).abs().mean()
+
 
 # %% ../nbs/07_losses.ipynb #079517d9
 def fake_backbone_cache(folder: str | os.PathLike, net: str = "vgg") -> Path:

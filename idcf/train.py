@@ -33,7 +33,7 @@ from .codeformer import CodeFormer, DEFAULT_FIDELITY
 from .checkpoint import load_weights, save_weights, read_state_dict, CheckpointError, checkpoint_config
 from .degrade import sample_params, degrade_torch
 from .losses import (PerceptualLoss, PERCEPTUAL_CHOICES, d_hinge_loss, g_hinge_loss, adaptive_gan_weight,
-                         code_ce_loss, code_accuracy, latent_l2_loss, frequency_loss, feature_matching_loss)
+                         code_ce_loss, code_accuracy, latent_l2_loss, frequency_loss, feature_matching_loss, detail_loss)
 from .identity import load_identity_net, identity_loss, cosine, DlibJudge
 from .datasets import load_faces, read_manifest
 from .references import ReferencePicker, REF_DIM, REF_DROP
@@ -68,6 +68,7 @@ class TrainConfig:
     quant_depth: int | None = None   # codes per token, residual levels (None: the preset's architecture)
     w_fft: float | None = None       # Stage I/III frequency loss (None: the preset's value, 0 if it has none)
     w_fm: float | None = None        # Stage I/III discriminator feature matching, once the GAN is on (likewise)
+    w_band: float | None = None      # Stage III fine-detail loss (losses.detail_loss), outside the adaptive GAN balance (likewise)
     identity_net: str = "mobilefacenet"
     identity_path: str = ""
     iters: int | None = None
@@ -145,7 +146,7 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
     p = TRAIN_PRESETS[cfg.preset]
     for k, v in {**p["common"], **p[f"s{cfg.stage}"]}.items():
         if getattr(cfg, k) is None: setattr(cfg, k, v)
-    for k, v in {"fidelity_schedule": "published", "lr_end": cfg.lr, "w_gan": 0.0, "code_restart": 0, "disc_start": 0, "w_fft": 0.0, "w_fm": 0.0, "milestones": (), "lookup": "st"}.items():
+    for k, v in {"fidelity_schedule": "published", "lr_end": cfg.lr, "w_gan": 0.0, "code_restart": 0, "disc_start": 0, "w_fft": 0.0, "w_fm": 0.0, "w_band": 0.0, "milestones": (), "lookup": "st"}.items():
         if getattr(cfg, k) is None: setattr(cfg, k, v)      # not in this preset's stage: off
     cfg.milestones = tuple(cfg.milestones)
     if cfg.fidelity_schedule not in FIDELITY_SCHEDULES: _fail("fidelity_schedule", f"{cfg.fidelity_schedule!r}: expected one of {FIDELITY_SCHEDULES}")
@@ -154,7 +155,8 @@ def resolve(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
               "(the published schedule's code-loss-only iterations would train nothing) and ids_reach_encoder=False")
     for k in ("iters", "batch", "ckpt_every", "log_every", "val_every"):
         if not isinstance(getattr(cfg, k), int) or getattr(cfg, k) <= 0: _fail(k, f"{getattr(cfg, k)!r} must be an integer > 0")
-    for k in ("lr_end", "w_gan", "w_fft", "w_fm", "code_restart", "disc_start", "val_size", "grad_clip"):
+    if cfg.w_band and cfg.stage != 3: _fail("w_band", f"{cfg.w_band!r}: the fine-detail loss is a Stage III term (0 in Stage {cfg.stage})")
+    for k in ("lr_end", "w_gan", "w_fft", "w_fm", "w_band", "code_restart", "disc_start", "val_size", "grad_clip"):
         if getattr(cfg, k) < 0: _fail(k, f"{getattr(cfg, k)!r} must be ≥ 0")
     if cfg.lr <= 0: _fail("lr", f"{cfg.lr} must be > 0")
     if not 0 <= cfg.ema < 1: _fail("ema", f"{cfg.ema} must be in [0, 1)")
@@ -383,8 +385,9 @@ def step_stage3(cfg, nets, L: Losses, hq, lq, it, w, image_losses, ref=None):
     rec_loss, img_logs = _image_losses(cfg, L, out, hq)
     g_gan, fm = _gan_terms(cfg, disc, out, hq)
     wgt = adaptive_gan_weight(rec_loss, g_gan, out, cfg.w_gan, max_weight=1.0)   # generator frozen: weigh at the output
-    total = total + rec_loss + wgt * g_gan + cfg.w_fm * fm
-    logs.update(img_logs, g_gan=g_gan, gan_weight=wgt, fm=fm)
+    band = detail_loss(out, hq) if cfg.w_band > 0 else out.new_zeros(())   # outside the balance: it must not raise the GAN's weight
+    total = total + rec_loss + wgt * g_gan + cfg.w_fm * fm + cfg.w_band * band
+    logs.update(img_logs, g_gan=g_gan, gan_weight=wgt, fm=fm, band=band)
     if cfg.lambda_ids > 0:
         with torch.no_grad(): gt_emb = L.idnet(hq)
         out_ids = out
@@ -836,7 +839,7 @@ def _fill_fields(row: dict, cfg: TrainConfig) -> dict:
     "Every row carries the same columns, so the CSV header fits all rows of a stage."
     cols = {1: ["l1", "perceptual", "fft", "codebook", "perplexity", "codes_restarted", "g_gan", "gan_weight", "fm", "d_loss"],
             2: ["ce", "latent", "code_acc", "ids_loss"],
-            3: ["ce", "latent", "w", "l1", "perceptual", "fft", "g_gan", "gan_weight", "fm", "ids_loss", "d_loss"]}[cfg.stage]
+            3: ["ce", "latent", "w", "l1", "perceptual", "fft", "g_gan", "gan_weight", "fm", "band", "ids_loss", "d_loss"]}[cfg.stage]
     base = ["iter", "time_s", "lr", "loss"] + cols + ["grad_norm", "val_psnr", "val_ids", "val_dlib"]
     return {k: row.get(k) for k in base}
 
