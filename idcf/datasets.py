@@ -98,7 +98,6 @@ def write_landmark_table(dataset: str | Path, images: str | Path, path: str | Pa
                      data_manifest=manifests[0] if manifests else None, table_sha256=sha256_file(out), rows=len(recs))
     return out
 
-# %% ../nbs/06_datasets.ipynb #90917293
 def _landmarks(img: np.ndarray, photo_sha: str, det: FaceDetector, min_area: float, known: dict | None) -> tuple:
     "(landmarks (5, 2) or None for no face, score, where from): the table row when it is this photo's, else the detector."
     if known is not None and known["photo_sha256"] == photo_sha:
@@ -108,6 +107,7 @@ def _landmarks(img: np.ndarray, photo_sha: str, det: FaceDetector, min_area: flo
     if face is None: return None, None, "detector"
     return np.round(face.landmarks.astype(np.float64), 2), round(face.score, 4), "detector"   # the manifest's 0.01 px
 
+# %% ../nbs/06_datasets.ipynb #90917293
 def align_one(name: str, ident: int, src_dir: Path, out_dir: Path, size: int, min_area: float, det: FaceDetector,
               known: dict | None = None) -> dict:
     "Align one photo at `size` px into `out_dir/aligned` (landmarks: `_landmarks`); the record says what happened."

@@ -50,7 +50,6 @@ __all__ = ['FIDELITY_SCHEDULES', 'TRANSFORMER_PARTS', 'CARRY_DTYPES', 'LITE_DROP
 
 # %% ../nbs/08_train.ipynb #c3ae4ed1
 FIDELITY_SCHEDULES = ("published", "uniform")   # Stage III: at which fidelity w the fusion meets its image losses
-
 @dataclass
 class TrainConfig:
     "Everything a training run depends on; None means 'the preset's value' (0 is always an explicit 0)."
