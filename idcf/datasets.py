@@ -108,8 +108,8 @@ def _landmarks(img: np.ndarray, photo_sha: str, det: FaceDetector, min_area: flo
     return np.round(face.landmarks.astype(np.float64), 2), round(face.score, 4), "detector"   # the manifest's 0.01 px
 
 # %% ../nbs/06_datasets.ipynb #90917293
-def align_one(name: str, ident: int, src_dir: Path, out_dir: Path, size: int, min_area: float, det: FaceDetector,
-              known: dict | None = None) -> dict:
+def align_one(name: str, ident: int, src_dir: Path, out_dir: Path, size: int, min_area: float, known: dict | None,
+              det: FaceDetector) -> dict:
     "Align one photo at `size` px into `out_dir/aligned` (landmarks: `_landmarks`); the record says what happened."
     rec = {"source": name, "identity": int(ident)}
     try:
@@ -129,7 +129,7 @@ def _worker_init() -> None:
     global _WORKER_DET
     torch.set_num_threads(1); _WORKER_DET = FaceDetector()
 
-def _worker_align(args: tuple) -> dict: return align_one(*args[:-1], _WORKER_DET, args[-1])
+def _worker_align(args: tuple) -> dict: return align_one(*args, _WORKER_DET)
 
 def _is_done(prev: dict | None, out_dir: Path, known: dict | None = None) -> bool:
     "A logged outcome stands unless its aligned file is gone or changed, or a table row may replace its detected landmarks."
@@ -147,15 +147,14 @@ def align_photos(items: list[tuple[str, int]], src_dir: Path, out_dir: Path, cfg
     todo = [(n, i) for n, i in items if not _is_done(done.get(n), out_dir, table.get(n))]
     workers = 1 if detector is not None else min(cfg.workers or os.cpu_count() or 1, max(len(todo), 1))
     bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=f"align ({workers} process{'es' * (workers > 1)})", disable=not progress)
-    args = [(n, i, src_dir, out_dir, cfg.size, cfg.min_face_area) for n, i in todo]
-    known = [table.get(n) for n, _ in todo]
+    args = [(n, i, src_dir, out_dir, cfg.size, cfg.min_face_area, table.get(n)) for n, i in todo]
     if workers == 1:
         det = detector or (FaceDetector() if todo else None)
-        results = (align_one(*a, det, k) for a, k in zip(args, known))
+        results = (align_one(*a, det) for a in args)
     else:      # spawn (a forked copy of a process whose OpenMP pool runs can hang), with the module's functions by name
         import idcf.datasets as mod
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=mod._worker_init)
-        results = pool.map(mod._worker_align, [a + (k,) for a, k in zip(args, known)], chunksize=4)
+        results = pool.map(mod._worker_align, args, chunksize=4)
     try:
         for rec in results: _append_line(log, rec); done[rec["source"]] = rec; bar.update()
     finally:
