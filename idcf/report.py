@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import slug, results_root, repo_root, atomic_write_text, atomic_write_json, atomic_path
+from .core import slug, results_root, repo_root, shipped_root, atomic_write_text, atomic_write_json, atomic_path
 from .metrics import bootstrap_ci, paired_bootstrap
 from .evaluate import load_results, UNAVAILABLE, REFERENCE_GUIDED, WRONG_REFERENCE
 from .runs import TRAIN_PRESETS, continued_from, run_folders
@@ -23,9 +23,9 @@ from .runs import TRAIN_PRESETS, continued_from, run_folders
 # %% auto #0
 __all__ = ['COLUMNS', 'SEED_PAPER', 'MAIN', 'BASE', 'OURS', 'COMPARISONS', 'PLACEHOLDER', 'HAND_NUMBERS_ALLOWED', 'summarise',
            'wide_table', 'fake_results', 'clustered_md', 'write_table1', 'save_fig', 'lambda_figure',
-           'per_image_figure', 'grid_figure', 'pixel_grid', 'logged_seconds', 'fact_key', 'training_facts',
-           'runs_table', 'reference_section', 'md_to_tex', 'flatten', 'fill_template', 'hand_typed_numbers',
-           'build_paper', 'log_trend']
+           'per_image_figure', 'grid_figure', 'pixel_grid', 'logged_seconds', 'fact_key', 'shipped_lineage',
+           'training_facts', 'runs_table', 'reference_section', 'md_to_tex', 'flatten', 'fill_template',
+           'hand_typed_numbers', 'build_paper', 'log_trend']
 
 # %% ../nbs/11_report.ipynb #1f2f43f6
 COLUMNS = [  # (csv column or set metric, header, better, per-image?)
@@ -255,7 +255,8 @@ def _run_facts(d: Path) -> dict | None:
             "commit": (rec["git"]["commit"] or "")[:10], "perceptual": rec.get("perceptual_loss"),
             "lookup": cfg.get("lookup"), "decode": cfg.get("decode"),
             "val_psnr": float(val["val_psnr"].iloc[-1]) if len(val) else None,
-            "val_ids": float(val["val_ids"].iloc[-1]) if len(val) and not pd.isna(val["val_ids"].iloc[-1]) else None}
+            "val_ids": float(val["val_ids"].iloc[-1]) if len(val) and not pd.isna(val["val_ids"].iloc[-1]) else None,
+            "weights": rec.get("weights", {}).get("net_g_ema.pth")}
 
 def fact_key(f: dict) -> str:
     "`stage<k>[_ref<r>]_lambda<λ>`, the key of a run's facts (`0.1` → `0_1`)."
@@ -268,12 +269,22 @@ def _with_lineage(d: Path, f: dict, every: dict) -> dict:
         iters, hours, runs = iters + every[d]["iters"], hours + every[d]["hours"], [d.name] + runs
     return {**f, "iters": iters, "hours": round(hours, 2), "lineage": runs}
 
-def training_facts(preset: str, seed: int = 0, runs: Path | None = None) -> dict:
-    "Facts of the newest run of each arm of `preset` (`fact_key`; iterations and hours include the runs it continues), of the Stage I run the preset warm-starts from ('stage1_warm'), and the hours of every run in all."
-    runs = Path(runs or results_root() / "runs")
+def shipped_lineage(preset: str, shipped: Path | None = None) -> set[str]:
+    "SHA-256 of the run weights that the shipped models of `preset` were made from: each shipping record's source and the runs of every stage it lists."
+    shas = set()
+    for p in Path(shipped or shipped_root()).glob("stage*.run.json"):
+        if not re.fullmatch(rf"stage\d-{re.escape(preset)}(-.+)?\.run\.json", p.name): continue   # cpu128 is not cpu128rq
+        rec = json.loads(p.read_text())
+        shas |= {rec.get("source_sha256")} | {r.get("weights", {}).get("net_g_ema.pth") for k, r in rec.items() if re.fullmatch(r"stage\d", k)}
+    return shas - {None}
+
+def training_facts(preset: str, seed: int = 0, runs: Path | None = None, shipped: Path | None = None) -> dict:
+    "Facts of each arm of `preset` (`fact_key`): the run a shipped model was made from (`shipped_lineage`), else the newest; iterations and hours include the runs it continues. Also the Stage I run the preset warm-starts from ('stage1_warm') and the hours of every run in all."
+    runs, lineage = Path(runs or results_root() / "runs"), shipped_lineage(preset, shipped)
     folders = [d for first in sorted(runs.glob(f"stage*-{preset}-*-seed{seed}")) for d in run_folders(first.name, runs)]
     every = {d.resolve(): f for d in folders if (f := _run_facts(d))}
-    facts = {fact_key(f): _with_lineage(d, f, every) for d, f in every.items()}     # the newest folder of an arm comes last
+    ranked = sorted(every.items(), key=lambda df: df[1]["weights"] in lineage)       # stable: shipped runs last, else the newest last
+    facts = {fact_key(f): _with_lineage(d, f, every) for d, f in ranked}            # the last folder of an arm wins
     warm = TRAIN_PRESETS.get(preset, {}).get("warm_start")
     if warm and (f := _run_facts(runs / warm.removesuffix(".warm.safetensors"))): facts["stage1_warm"] = f
     if facts: facts["total_hours"] = round(sum(f["hours"] for f in every.values()) + facts.get("stage1_warm", {}).get("hours", 0), 2)
