@@ -24,8 +24,8 @@ from .runs import TRAIN_PRESETS, continued_from, run_folders
 __all__ = ['COLUMNS', 'SEED_PAPER', 'MAIN', 'BASE', 'OURS', 'COMPARISONS', 'PLACEHOLDER', 'HAND_NUMBERS_ALLOWED', 'summarise',
            'wide_table', 'fake_results', 'clustered_md', 'write_table1', 'save_fig', 'lambda_figure',
            'per_image_figure', 'grid_figure', 'pixel_grid', 'logged_seconds', 'fact_key', 'shipped_lineage',
-           'training_facts', 'runs_table', 'reference_section', 'md_to_tex', 'flatten', 'fill_template',
-           'hand_typed_numbers', 'build_paper', 'log_trend']
+           'training_facts', 'runs_table', 'reference_section', 'noise_section', 'md_to_tex', 'flatten',
+           'fill_template', 'hand_typed_numbers', 'build_paper', 'log_trend']
 
 # %% ../nbs/11_report.ipynb #1f2f43f6
 COLUMNS = [  # (csv column or set metric, header, better, per-image?)
@@ -344,6 +344,26 @@ def reference_section(values: dict) -> str:
             f"dlib IDS {diff(rw, 'ids_dlib', '.4f')}; ArcFace IDS {diff(rw, 'ids_arcface', '.4f')}. Against ID-CodeFormer without "
             f"any reference, the wrong reference moves dlib IDS by {diff(wo, 'ids_dlib', '.4f')} and ArcFace IDS by "
             f"{diff(wo, 'ids_arcface', '.4f')}: a model that pasted in the reference's identity would fall clearly below it.")
+
+# %% ../nbs/11_report.ipynb #7b8f762e
+def _bin_text(r: dict) -> str: return f"{r['diff']:+.4f} [{r['lo']:+.4f}, {r['hi']:+.4f}]"
+
+def noise_section(record: dict, testrec: dict, parameter: str = "noise", metric: str = "ids_dlib") -> str:
+    "Markdown paragraph on Table 1's restorer − input `metric` in the lowest and highest quantile bins of `parameter` (the identity_by_degradation run record); '' when the record is of another test set."
+    name = testrec["name"]
+    if record.get("config", {}).get("manifest_sha256", {}).get(name) != testrec["manifest_sha256"]: return ""
+    rows = [r for r in record["results"][name] if r["parameter"] == parameter and r["metric"] == metric]
+    ends = {m: [r for r in rows if r["method"] == m] for m in (BASE, OURS)}
+    if any(len(v) < 2 for v in ends.values()): return ""
+    lo_bin, hi_bin = ends[BASE][0]["bin"], ends[BASE][-1]["bin"]
+    trend = all(v[0]["diff"] < v[-1]["diff"] for v in ends.values())
+    judge = {"ids_dlib": "dlib IDS", "ids_arcface": "ArcFace IDS"}.get(metric, metric)
+    return (f"**Where the gap sits.** Split by the {parameter} level each test face drew (quantile bins; "
+            f"`nbs/identity_by_degradation.ipynb`, `results/diagnostics/identity_by_degradation.md`), CodeFormer − input "
+            f"{judge} is {_bin_text(ends[BASE][0])} on the faces with the least {parameter} ({lo_bin}) and {_bin_text(ends[BASE][-1])} "
+            f"on those with the most ({hi_bin}); ID-CodeFormer − input {_bin_text(ends[OURS][0])} and {_bin_text(ends[OURS][-1])}. "
+            + ("Both restorers fall furthest below the input where it is least degraded by noise: what they keep of a person "
+               "varies less than what the input holds." if trend else "The two ends do not order the same way for both models."))
 
 # %% ../nbs/11_report.ipynb #264e30b7
 def md_to_tex(text: str) -> str:
