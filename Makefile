@@ -9,7 +9,7 @@ STAMP := $(VENV)/.idcf-installed
 TEST_OUT ?= $(CURDIR)/.test-out
 NO_DEPS := $(shell sed -n 's/^no_deps_requirements *= *//p' settings.ini)
 
-.PHONY: venv test demo lab lock clean-test data train-cpu train-long carry table1 bench
+.PHONY: venv test demo lab lock clean-test data train-cpu train-long round3 carry table1 bench
 
 venv: $(STAMP)
 
@@ -115,6 +115,15 @@ train-long: venv
 	$(call ROUND2,0.1)
 	$(BIN)/idcf ship --preset $(LONG)
 	$(call CHAIN,0.1,2,6000)
+
+# The third Stage II round (README, "A third Stage II round"): Stage II of CodeFormer and ID-CodeFormer goes on from the
+# shipped Stage III models for 12,000 iterations at lr 5e-5, in run folders -3; each resumes from its folder or its
+# carried state. Stage III and shipping follow by hand, once the validation split has compared them.
+ROUND3 = $(PM) nbs/train_stage2.ipynb -p preset $(LONG) -p lambda_ids $(1) -p init_ckpt results/checkpoints/stage3-$(LONG)-lambda$(1).safetensors \
+  -p iters 12000 -p lr 5e-5 -p out_dir results/runs/stage2-$(LONG)-lambda$(1)-seed0-3
+round3: venv
+	$(call ROUND3,0)
+	$(call ROUND3,0.1)
 
 CEILING ?= False
 carry: venv
