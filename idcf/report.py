@@ -279,7 +279,7 @@ def shipped_lineage(preset: str, shipped: Path | None = None) -> set[str]:
     return shas - {None}
 
 def training_facts(preset: str, seed: int = 0, runs: Path | None = None, shipped: Path | None = None) -> dict:
-    "Facts of each arm of `preset` (`fact_key`): the run a shipped model was made from (`shipped_lineage`), else the newest; iterations and hours include the runs it continues. Also the Stage I run the preset warm-starts from ('stage1_warm') and the hours of every run in all."
+    "Facts of each arm of `preset` (`fact_key`): the run a shipped model was made from (`shipped_lineage`), else the newest; iterations and hours include the runs it continues. Also the Stage I run the preset warm-starts from ('stage1_warm'), the hours of the arms described ('table_hours') and of every run in all ('total_hours')."
     runs, lineage = Path(runs or results_root() / "runs"), shipped_lineage(preset, shipped)
     folders = [d for first in sorted(runs.glob(f"stage*-{preset}-*-seed{seed}")) for d in run_folders(first.name, runs)]
     every = {d.resolve(): f for d in folders if (f := _run_facts(d))}
@@ -287,6 +287,7 @@ def training_facts(preset: str, seed: int = 0, runs: Path | None = None, shipped
     facts = {fact_key(f): _with_lineage(d, f, every) for d, f in ranked}            # the last folder of an arm wins
     warm = TRAIN_PRESETS.get(preset, {}).get("warm_start")
     if warm and (f := _run_facts(runs / warm.removesuffix(".warm.safetensors"))): facts["stage1_warm"] = f
+    if facts: facts["table_hours"] = round(sum(f["hours"] for f in facts.values()), 2)       # the arms described, lineage included
     if facts: facts["total_hours"] = round(sum(f["hours"] for f in every.values()) + facts.get("stage1_warm", {}).get("hours", 0), 2)
     return facts
 
@@ -300,7 +301,7 @@ def _run_label(key: str, f: dict) -> str:
 
 def runs_table(facts: dict) -> pd.DataFrame:
     "What was trained: one row per run in `facts` (warm start first, then by stage), indexed by a readable label."
-    keys = sorted((k for k in facts if k != "total_hours"), key=lambda k: (k != "stage1_warm", facts[k]["stage"], k))
+    keys = sorted((k for k, f in facts.items() if isinstance(f, dict)), key=lambda k: (k != "stage1_warm", facts[k]["stage"], k))
     unfinished = lambda k: "" if facts[k]["status"] == "finished" or k == "stage1_warm" else " (unfinished)"   # still training
     rows = {_run_label(k, facts[k]): {"iterations": f"{facts[k]['iters']:,}{unfinished(k)}", "batch": facts[k]["batch"], "hours": facts[k]["hours"],
                                        "perceptual": (facts[k]["perceptual"] or "–") if facts[k]["stage"] != 2 else "–",   # Stage II has no image loss
