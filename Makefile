@@ -98,11 +98,13 @@ endef
 # III is trained again from it and shipped. Skipped once the shipped Stage III's record says its Stage II was that
 # continuation (an `init_ckpt` in its Stage II config); an interrupted round resumes where it stopped.
 S3_SHIPPED = $$($(BIN)/python -c "from idcf.runs import shipped_weights as w; print(w(3, '$(LONG)', $(1), 0))")
+# One Stage II round of λ = $(1): on from the shipped Stage III's encoder and transformer, 12,000 iterations at lr 5e-5.
+ROUND = $(PM) nbs/train_stage2.ipynb -p preset $(LONG) -p lambda_ids $(1) -p init_ckpt $(call S3_SHIPPED,$(1)) -p iters 12000 -p lr 5e-5
 ROUND2_DONE = $(BIN)/python -c "import json, sys; from idcf.runs import shipped_weights as w; \
   sys.exit(not json.loads(w(3, '$(LONG)', $(1), 0).with_suffix('.run.json').read_text())['stage2']['config'].get('init_ckpt'))"
 define ROUND2
 if $(call ROUND2_DONE,$(1)); then echo "Stage III of $(LONG) λ=$(1) is shipped from the second Stage II round: nothing to train"; else \
-  $(PM) nbs/train_stage2.ipynb -p preset $(LONG) -p lambda_ids $(1) -p init_ckpt $(call S3_SHIPPED,$(1)) -p iters 12000 -p lr 5e-5 && \
+  $(call ROUND,$(1)) && \
   $(PM) nbs/train_stage3.ipynb -p preset $(LONG) -p lambda_ids $(1) -p perceptual ssim && $(call SHIP,3,$(1),0); fi
 endef
 train-long: venv
@@ -119,8 +121,7 @@ train-long: venv
 # The third Stage II round (README, "A third Stage II round"): Stage II of CodeFormer and ID-CodeFormer goes on from the
 # shipped Stage III models for 12,000 iterations at lr 5e-5, in run folders -3; each resumes from its folder or its
 # carried state. Stage III and shipping follow by hand, once the validation split has compared them.
-ROUND3 = $(PM) nbs/train_stage2.ipynb -p preset $(LONG) -p lambda_ids $(1) -p init_ckpt results/checkpoints/stage3-$(LONG)-lambda$(1).safetensors \
-  -p iters 12000 -p lr 5e-5 -p out_dir results/runs/stage2-$(LONG)-lambda$(1)-seed0-3
+ROUND3 = $(call ROUND,$(1)) -p out_dir results/runs/stage2-$(LONG)-lambda$(1)-seed0-3
 round3: venv
 	$(call ROUND3,0)
 	$(call ROUND3,0.1)

@@ -22,7 +22,7 @@ from .runs import TRAIN_PRESETS, continued_from, run_folders
 
 # %% auto #0
 __all__ = ['COLUMNS', 'SEED_PAPER', 'MAIN', 'BASE', 'OURS', 'COMPARISONS', 'PLACEHOLDER', 'HAND_NUMBERS_ALLOWED', 'summarise',
-           'wide_table', 'fake_results', 'clustered_md', 'write_table1', 'save_fig', 'lambda_figure',
+           'wide_table', 'fake_results', 'diff_text', 'clustered_md', 'write_table1', 'save_fig', 'lambda_figure',
            'per_image_figure', 'grid_figure', 'pixel_grid', 'logged_seconds', 'fact_key', 'shipped_lineage',
            'training_facts', 'runs_table', 'reference_section', 'noise_section', 'md_to_tex', 'flatten',
            'fill_template', 'hand_typed_numbers', 'build_paper', 'log_trend']
@@ -125,6 +125,10 @@ def _tex(df: pd.DataFrame, caption: str) -> str:
     t = t.replace("↓", r"$\downarrow$").replace("↑", r"$\uparrow$").replace("λ", r"$\lambda$").replace("−", "$-$")
     return f"\\begin{{table*}}[t]\n\\centering\\scriptsize\n\\caption{{{caption}}}\n{t}\\end{{table*}}\n"
 
+def diff_text(d: float, lo: float, hi: float, digits: int = 4) -> str:
+    "A signed difference and its interval: '+0.0012 [-0.0003, +0.0027]'."
+    return f"{d:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
+
 def clustered_md(long: pd.DataFrame, metrics=("psnr", "ids_arcface", "ids_dlib")) -> str:
     "Markdown of the paired differences of `metrics` with both intervals: faces resampled, and identities resampled ('' without)."
     d = long[long["metric"].isin(metrics) & long["lo_id"].notna()] if "lo_id" in long else long.iloc[:0]
@@ -132,7 +136,7 @@ def clustered_md(long: pd.DataFrame, metrics=("psnr", "ids_arcface", "ids_dlib")
     cells = {}
     for r in d.itertuples():
         k = 2 if r.metric == "psnr" else 4
-        cells.setdefault(r.method, {})[r.header] = f"{r.value:+.{k}f} [{r.lo:+.{k}f}, {r.hi:+.{k}f}]; [{r.lo_id:+.{k}f}, {r.hi_id:+.{k}f}]"
+        cells.setdefault(r.method, {})[r.header] = f"{diff_text(r.value, r.lo, r.hi, k)}; [{r.lo_id:+.{k}f}, {r.hi_id:+.{k}f}]"
     return (f"\n## Paired differences, faces or identities resampled\n\nFaces of one person are not independent: each cell is "
             f"the mean difference [95 % interval resampling faces]; [resampling the {int(d['identities'].max())} identities]. "
             "The second is the one to read when the question is about other people.\n\n"
@@ -347,7 +351,7 @@ def reference_section(values: dict) -> str:
             f"{diff(wo, 'ids_arcface', '.4f')}: a model that pasted in the reference's identity would fall clearly below it.")
 
 # %% ../nbs/11_report.ipynb #7b8f762e
-def _bin_text(r: dict) -> str: return f"{r['diff']:+.4f} [{r['lo']:+.4f}, {r['hi']:+.4f}]"
+def _bin_text(r: dict) -> str: return diff_text(r["diff"], r["lo"], r["hi"])
 
 def noise_section(record: dict, testrec: dict, parameter: str = "noise", metric: str = "ids_dlib") -> str:
     "Markdown paragraph on Table 1's restorer − input `metric` in the lowest and highest quantile bins of `parameter` (the identity_by_degradation run record); '' when the record is of another test set."
