@@ -69,7 +69,7 @@ train-cpu: venv
 # The long CPU schedule (preset cpu128rq: cpu128long's Stage I with two residual codes per token; many hours, several
 # sessions). Stage I resumes where it stopped — from the run's ckpt/latest.pt, or on a fresh machine from its carried
 # state results/checkpoints/<run>.resume.safetensors — and once finished it is shipped (fp16) and skipped from then
-# on. `make carry` writes the carried states of the unfinished runs (commit them) and the Stage I learning curve
+# on. `make carry` writes the carried states of the unfinished runs (commit them) and the Stage I and II learning curves
 # (`make carry CEILING=True` also scores the EMA weights as Table 1's ceiling row, a few minutes). Then Stages II
 # and III for λ = 0 (CodeFormer) and 0.1 (ID-CodeFormer), each resumable the same way; a finished Stage II is
 # shipped (fp16, results/checkpoints/stage2-…) so its Stage III can start on another machine, and a finished Stage III
@@ -130,6 +130,7 @@ CEILING ?= False
 carry: venv
 	$(BIN)/python -c "from idcf.train import carry_unfinished; print(carry_unfinished('$(LONG)'))"
 	$(PM) nbs/stage1_progress.ipynb $(LONG_STAGE1)/stage1_progress.ipynb -p run $(LONG_STAGE1) -p test_ceiling $(CEILING)
+	$(PM) nbs/stage2_progress.ipynb $${TMPDIR:-/tmp}/stage2_progress.ipynb -p preset $(LONG)
 
 # Evaluation, Table 1, figures and the paper from the checkpoints present.
 table1: venv

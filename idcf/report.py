@@ -391,7 +391,7 @@ def flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 def fill_template(text: str, values: dict, tables: dict) -> str:
-    "Replace placeholders; a missing key raises naming it."
+    "Replace placeholders (a missing key raises naming it); a paragraph left empty leaves no extra blank lines."
     def rep(m):
         key, fmt = m.group(1).strip(), m.group(2)
         if key.startswith("table:"):
@@ -400,7 +400,7 @@ def fill_template(text: str, values: dict, tables: dict) -> str:
         if key not in values: raise KeyError(f"template placeholder {{{{{key}}}}}: not in the generated results")
         v = values[key]
         return format(v, fmt) if fmt else str(v)
-    return PLACEHOLDER.sub(rep, text)
+    return re.sub(r"\n{3,}", "\n\n", PLACEHOLDER.sub(rep, text))
 
 HAND_NUMBERS_ALLOWED = re.compile(r"\b(L1|L2|ArcFace|IR-SE50|ResNet-18|ResNet-29|MobileFaceNet|Inception-v3|NeurIPS 2022|2022|2020|Table [1-9]|Figure [1-9]|Section [1-9]|top-1|10-fold)\b")
 
